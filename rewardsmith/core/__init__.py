@@ -1,0 +1,34 @@
+"""The contract every part of rewardsmith builds on; imports nothing from the rest of the package."""
+
+from rewardsmith.core.compose import all_of, any_of, gate, weighted
+from rewardsmith.core.errors import (
+    InputError,
+    RewardReturnError,
+    RewardsmithError,
+    RewardTimeout,
+    SpecError,
+    UsageError,
+)
+from rewardsmith.core.reward import FunctionReward, Reward, as_reward, reward
+from rewardsmith.core.sample import Sample, as_sample
+from rewardsmith.core.score import Score
+
+__all__ = [
+    "FunctionReward",
+    "InputError",
+    "Reward",
+    "RewardReturnError",
+    "RewardTimeout",
+    "RewardsmithError",
+    "Sample",
+    "Score",
+    "SpecError",
+    "UsageError",
+    "all_of",
+    "any_of",
+    "as_reward",
+    "as_sample",
+    "gate",
+    "reward",
+    "weighted",
+]

@@ -1,0 +1,1 @@
+"""Shaped rewards: partial credit, length and repetition shaping, rubrics and ready presets."""

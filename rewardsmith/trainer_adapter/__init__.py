@@ -1,0 +1,1 @@
+"""Adapters that plug rewardsmith Rewards into trainers (TRL's GRPOTrainer first)."""
