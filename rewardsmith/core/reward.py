@@ -153,6 +153,12 @@ class Reward:
 
         return weighted_sum(other, self)
 
+    def __sub__(self, other: Reward | float) -> Reward:
+        return self + (-other)
+
+    def __rsub__(self, other: Reward | float) -> Reward:
+        return (-self) + other
+
     def __mul__(self, weight: float) -> Reward:
         from rewardsmith.core.compose import Weighted
 
