@@ -74,7 +74,8 @@ def _worker_main(conn: Connection, fn: Callable[[Any], Any]) -> None:
 class _Worker:
     def __init__(self, ctx: Any, fn: Callable[[Any], Any]) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, fn), daemon=True)
+        # not a daemon: a reward running in a worker may itself start a pool
+        self.proc = ctx.Process(target=_worker_main, args=(child, fn), daemon=False)
         self.proc.start()
         child.close()
         self.index: int | None = None

@@ -171,3 +171,16 @@ def test_bad_batch_options(opts):
 
 def test_empty_batch():
     assert spinner.score_batch([]) == []
+
+
+def test_a_reward_in_a_worker_can_start_its_own_pool():
+    @rs.reward(kind="cpu")
+    def inner(sample):
+        return 2.0
+
+    @rs.reward(kind="cpu")
+    def outer(sample):
+        return sum(s.value for s in inner.score_batch([sample, sample], workers=2, timeout=5))
+
+    assert [s.value for s in outer.score_batch(["a", "b"], workers=2, timeout=10)] == [4.0, 4.0]
+    _no_children_left()
