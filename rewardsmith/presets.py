@@ -11,6 +11,19 @@ from rewardsmith.core.spec import registry
 _PRESETS = [
     ("exact", "rewardsmith.verifiers.exact:exact", "normalized string match of the completion against `answer`"),
     ("regex", "rewardsmith.verifiers.format:regex", "1.0 when the completion matches a regular expression"),
+    ("format", "rewardsmith.verifiers.format:tag_format", "1.0 for the <think>…</think><answer>…</answer> layout (strict or soft)"),
+    ("tag_count", "rewardsmith.verifiers.format:tag_count", "partial credit per well-formed tag marker (0.25 each for think/answer)"),
+    ("json", "rewardsmith.verifiers.format:json_format", "1.0 when the completion is JSON that validates (JSON Schema or pydantic model)"),
+    ("proximity", "rewardsmith.rewards.proximity:proximity", "partial credit for answers near the reference (numeric bands/decay, string similarity)"),
+    ("cosine_length", "rewardsmith.rewards.length:cosine_length", "correctness scaled by length on a cosine schedule (short right answers pay most)"),
+    ("overlong", "rewardsmith.rewards.length:overlong", "DAPO soft overlong punishment: 0, then down to -1 near the length limit"),
+    ("too_long", "rewardsmith.rewards.length:too_long", "a penalty when the completion exceeds N words, characters or tokens"),
+    ("repetition", "rewardsmith.rewards.repetition:repetition", "penalty for repeated n-grams, 0 to max_penalty"),
+    ("rubric", "rewardsmith.rewards.rubric:rubric", "a points table from a YAML/JSON rubric file (path=...)"),
+    ("email", "rewardsmith.rewards.rubric:email", "email rubric: keyword, ideal answer, length, recipient, signature"),
+    ("gsm8k", "rewardsmith.rewards.presets:gsm8k", "willccbb's GSM8K GRPO rewards (compat=true reproduces the demo exactly)"),
+    ("unsloth", "rewardsmith.rewards.presets:unsloth", "Unsloth's Qwen3 GRPO notebook rewards (compat=true reproduces it exactly)"),
+    ("r1", "rewardsmith.rewards.presets:r1", "DeepSeek-R1 / open-r1: think/answer format + math accuracy"),
 ]
 
 for _name, _target, _summary in _PRESETS:
