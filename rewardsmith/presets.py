@@ -11,6 +11,7 @@ from rewardsmith.core.spec import registry
 _PRESETS = [
     ("exact", "rewardsmith.verifiers.exact:exact", "normalized string match of the completion against `answer`"),
     ("regex", "rewardsmith.verifiers.format:regex", "1.0 when the completion matches a regular expression"),
+    ("code", "rewardsmith.verifiers.code:code_tests", "fraction of tests the completion's Python code passes in a local sandbox"),
     ("format", "rewardsmith.verifiers.format:tag_format", "1.0 for the <think>…</think><answer>…</answer> layout (strict or soft)"),
     ("tag_count", "rewardsmith.verifiers.format:tag_count", "partial credit per well-formed tag marker (0.25 each for think/answer)"),
     ("json", "rewardsmith.verifiers.format:json_format", "1.0 when the completion is JSON that validates (JSON Schema or pydantic model)"),

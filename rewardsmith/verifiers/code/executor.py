@@ -1,0 +1,309 @@
+"""The executor interface ("run this program against these tests with these limits, return
+per-test outcomes") and `LocalExecutor`, which runs programs in a pool of warm zygotes.
+
+A remote executor (a SandboxFusion or Piston service, a Ray cluster) implements the same
+`Executor` protocol: it runs `program.code` against `program.suite.untrusted()` however it
+likes, then judges the observations with `tests_formats.judge` (or its own checker) and
+returns a `ProgramResult`. Extraction and scoring (`CodeTests`) never change.
+
+Failure policy: if the sandbox itself fails (cannot start, its supervisor dies or stops
+answering twice in a row), the result carries `infra_error` and the verifier returns an
+unscored Score (value None); everything the *program* does wrong is a per-test outcome.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from rewardsmith.core.engine import cpu_count
+from rewardsmith.verifiers.code.sandbox import Limits
+from rewardsmith.verifiers.code.tests_formats import TestOutcome, TestSuite, judge
+from rewardsmith.verifiers.code.zygote import recv, send
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from rewardsmith.verifiers.code import zygote; zygote.main(sys.argv[2:])"
+)
+START_TIMEOUT_S = 60.0
+
+
+@dataclass(slots=True)
+class Program:
+    """One program to run: its code, its tests, its limits."""
+
+    code: str
+    suite: TestSuite
+    limits: Limits = field(default_factory=Limits)
+    type_check: bool = True
+    float_tolerance: float = 1e-6
+
+
+@dataclass(slots=True)
+class ProgramResult:
+    outcomes: list[TestOutcome]
+    infra_error: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    exit: str = ""
+    time_s: float = 0.0
+    isolation: dict[str, Any] = field(default_factory=dict)
+
+
+class Executor(Protocol):
+    def run(self, program: Program) -> ProgramResult: ...
+
+    def run_many(
+        self, programs: Sequence[Program], *, workers: int | None = None, on_result: Callable[[], None] | None = None
+    ) -> list[ProgramResult]: ...
+
+
+class SandboxUnavailable(RuntimeError):
+    """The zygote could not start (or refused the requested isolation)."""
+
+
+class _Zygote:
+    """The verifier's handle on one zygote process."""
+
+    def __init__(self, isolation: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT, json.dumps({"isolation": isolation})],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={},
+            start_new_session=True,
+            close_fds=True,
+            bufsize=0,
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.wfd, self.rfd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        try:
+            msg = self.recv(START_TIMEOUT_S)
+        except (OSError, EOFError, TimeoutError) as exc:
+            self.kill()
+            raise SandboxUnavailable(f"the sandbox supervisor did not start ({exc})") from None
+        if msg[0] != "ready":
+            self.kill()
+            raise SandboxUnavailable(str(msg[1]))
+        self.report: dict[str, Any] = msg[1]
+
+    def recv(self, timeout: float) -> Any:
+        ready, _, _ = select.select([self.rfd], [], [], timeout)
+        if not ready:
+            raise TimeoutError(f"no answer within {timeout:g} s")
+        msg = recv(self.rfd)
+        if msg is None:
+            raise EOFError(f"the sandbox supervisor died ({self._exit()})")
+        return msg
+
+    def _exit(self) -> str:
+        try:
+            code = self.proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return "still running"
+        return f"signal {-code}" if code < 0 else f"exit code {code}"
+
+    def job(self, payload: dict[str, Any], timeout: float) -> Any:
+        send(self.wfd, ("job", payload))
+        return self.recv(timeout)
+
+    def stop(self) -> None:
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()  # EOF: the zygote cleans up and exits
+            except OSError:
+                pass
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()  # its runs die with it (PR_SET_PDEATHSIG)
+        except OSError:
+            pass
+        self.stop()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def forget(self) -> None:
+        """In a forked child: drop the inherited pipe ends without touching the process."""
+        for fd in (self.wfd, self.rfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class ZygotePool:
+    """Warm zygotes shared by every verifier of this process with the same isolation."""
+
+    MAX = 4 * cpu_count()
+
+    def __init__(self, isolation: str) -> None:
+        self.isolation = isolation
+        self.pid = os.getpid()
+        self._idle: list[_Zygote] = []
+        self._all: set[_Zygote] = set()
+        self._starting = 0
+        self._cond = threading.Condition()
+
+    def acquire(self) -> _Zygote:
+        with self._cond:
+            while not self._idle and len(self._all) + self._starting >= self.MAX:
+                self._cond.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._starting += 1
+        try:
+            z = _Zygote(self.isolation)
+        finally:
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify()
+        with self._cond:
+            self._all.add(z)
+        return z
+
+    def release(self, z: _Zygote, *, broken: bool = False) -> None:
+        if broken:
+            z.kill()
+        with self._cond:
+            if broken:
+                self._all.discard(z)
+            else:
+                self._idle.append(z)
+            self._cond.notify()
+
+    def isolation_report(self) -> dict[str, Any]:
+        z = self.acquire()
+        self.release(z)
+        return z.report
+
+    def close(self) -> None:
+        with self._cond:
+            zs, self._idle, self._all = list(self._all), [], set()
+        for z in zs:
+            z.stop()
+        for z in zs:
+            try:
+                z.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                z.kill()
+
+    def forget(self) -> None:
+        for z in list(self._all):
+            z.forget()
+        self._idle, self._all = [], set()
+
+
+_POOLS: dict[str, ZygotePool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def pool_for(isolation: str) -> ZygotePool:
+    with _POOLS_LOCK:
+        pool = _POOLS.get(isolation)
+        if pool is None or pool.pid != os.getpid():
+            pool = _POOLS[isolation] = ZygotePool(isolation)
+        return pool
+
+
+def shutdown() -> None:
+    """Stop every zygote of this process (also runs at interpreter exit)."""
+    with _POOLS_LOCK:
+        pools = [p for p in _POOLS.values() if p.pid == os.getpid()]
+        _POOLS.clear()
+    for p in pools:
+        p.close()
+
+
+def _after_fork_in_child() -> None:
+    # A forked child (e.g. a core pool worker) must not share the parent's zygotes, and must
+    # not hold their pipes open (the zygotes notice their verifier's death by EOF).
+    for p in _POOLS.values():
+        p.forget()
+    _POOLS.clear()
+    globals()["_POOLS_LOCK"] = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(shutdown)
+
+
+class LocalExecutor:
+    """Run programs on this machine in forked, namespaced, rlimited children of warm zygotes.
+
+    `isolation`: "auto" (namespaces where the machine allows them, degrading loudly),
+    "namespaces" (refuse to run without them: every result is unscored) or "none"
+    (rlimits, sessions and cleanup only).
+    """
+
+    def __init__(self, *, isolation: str = "auto") -> None:
+        self.isolation = isolation
+
+    def run(self, program: Program) -> ProgramResult:
+        payload = dict(program.suite.untrusted(), code=program.code, limits=program.limits.to_dict(),
+                       type_check=program.type_check)
+        budget = program.suite.runs * (program.limits.timeout + 3.0) + 10.0
+        pool = pool_for(self.isolation)
+        last = ""
+        for _attempt in range(2):
+            try:
+                z = pool.acquire()
+            except SandboxUnavailable as exc:
+                return ProgramResult([], infra_error=str(exc))
+            try:
+                reply = z.job(payload, budget)
+            except (OSError, EOFError, TimeoutError) as exc:
+                pool.release(z, broken=True)
+                last = str(exc)
+                continue
+            pool.release(z)
+            if reply[0] != "ok":
+                return ProgramResult([], infra_error=f"sandbox supervisor error: {reply[1]}", isolation=z.report)
+            runs = reply[1]["runs"]
+            outcomes, infra = judge(program.suite, runs, float_tolerance=program.float_tolerance)
+            return ProgramResult(
+                outcomes,
+                infra_error=infra,
+                stdout=runs[-1]["stdout"],
+                stderr=runs[-1]["stderr"],
+                exit=runs[-1]["exit"],
+                time_s=round(sum(r["time_s"] for r in runs), 4),
+                isolation=reply[1]["isolation"],
+            )
+        return ProgramResult([], infra_error=f"the sandbox supervisor failed twice on this program (last: {last})")
+
+    def run_many(
+        self, programs: Sequence[Program], *, workers: int | None = None, on_result: Callable[[], None] | None = None
+    ) -> list[ProgramResult]:
+        """Run programs concurrently (threads each driving one zygote); results in input order."""
+        workers = max(1, min(workers or cpu_count(), len(programs) or 1, ZygotePool.MAX))
+        if workers == 1 or len(programs) <= 1:
+            out = []
+            for p in programs:
+                out.append(self.run(p))
+                if on_result:
+                    on_result()
+            return out
+
+        def one(p: Program) -> ProgramResult:
+            r = self.run(p)
+            if on_result:
+                on_result()
+            return r
+
+        with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="rewardsmith-sandbox") as ex:
+            return list(ex.map(one, programs))

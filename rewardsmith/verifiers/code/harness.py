@@ -1,0 +1,256 @@
+"""The code that runs inside the sandboxed child: load the solution, run the tests, report.
+
+It is imported by the zygote before any fork, so it costs nothing per run. The child runs
+it after `sandbox` has set limits and dropped privileges; from then on everything in this
+process is untrusted, so the harness is written to make generic cheating useless:
+
+- Verdicts travel over a private result pipe (fd 3), one line per event, each prefixed
+  with a per-run random nonce. Only lines with the nonce count; the zygote requires a
+  "load ok" line and one line per test, so exiting early (`exit(0)`, `os._exit`, a signal,
+  killing the parent), printing "all tests passed", closing or spamming file descriptors
+  or crashing the harness all end as failed or unreported tests, never as passes.
+- Function-call and stdin/stdout cases are never judged here: the harness only reports
+  return values (as plain data, see `encode`) and the zygote compares them with expected
+  values that never enter this process. Those verdicts cannot be forged at all.
+- Assert-style tests must run in the solution's interpreter (they call its functions), so
+  a program that deliberately reverse-engineers this harness (finds the nonce in memory,
+  inspects its caller's frame) could still forge them; see docs/code.md for that limit.
+  Generic hacks are defeated: tests run with a pristine copy of the builtins (so a
+  patched `len`/`isinstance`/`print` does not reach them), and values the solution's
+  functions return to a test must be plain data of exact builtin types (the AlwaysEqual
+  guard) unless `type_check` is off.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+RESULT_FD = 3
+_PRISTINE_BUILTINS = dict(builtins.__dict__)
+_write, _perf = os.write, time.perf_counter
+_PLAIN_SCALARS = (int, float, complex, str, bytes, bool, type(None))
+
+
+class NotPlainData(TypeError):
+    """A solution function returned an object that is not plain data (AlwaysEqual guard)."""
+
+
+def check_plain(value: Any, depth: int = 0) -> None:
+    """Raise NotPlainData unless `value` is built only from exact builtin types.
+
+    Exact types, not isinstance: a subclass of int or str can override `__eq__`.
+    """
+    t = type(value)
+    if t in _PLAIN_SCALARS:
+        return
+    if depth > 100:
+        raise NotPlainData("value nested more than 100 levels deep")
+    if t in (list, tuple, set, frozenset):
+        for v in value:
+            check_plain(v, depth + 1)
+        return
+    if t is dict:
+        for k, v in dict.items(value):
+            check_plain(k, depth + 1)
+            check_plain(v, depth + 1)
+        return
+    raise NotPlainData(f"returned a {t.__module__}.{t.__qualname__}, not plain data (int, float, str, list, dict, ...)")
+
+
+def encode(value: Any, depth: int = 0) -> Any:
+    """Tagged JSON for plain data, decoded by `tests_formats.decode` on the trusted side."""
+    t = type(value)
+    if depth > 100:
+        raise NotPlainData("value nested more than 100 levels deep")
+    if t is bool:
+        return ["b", value]
+    if t is int:
+        return ["i", int.__repr__(value)]
+    if t is float:
+        return ["f", float.__repr__(value)]
+    if t is complex:
+        return ["c", [float.__repr__(value.real), float.__repr__(value.imag)]]
+    if t is str:
+        return ["s", value]
+    if t is bytes:
+        return ["y", bytes.hex(value)]
+    if value is None:
+        return ["n"]
+    if t in (list, tuple, set, frozenset):
+        tag = {list: "l", tuple: "t", set: "S", frozenset: "S"}[t]
+        return [tag, [encode(v, depth + 1) for v in value]]
+    if t is dict:
+        return ["d", [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]]
+    raise NotPlainData(f"returned a {t.__module__}.{t.__qualname__}, not plain data (int, float, str, list, dict, ...)")
+
+
+def _reporter(nonce: str):
+    prefix = nonce + " "
+    dumps = json.dumps
+
+    def report(kind: str, index: int, payload: dict[str, Any]) -> None:
+        line = (prefix + kind + " " + str(index) + " " + dumps(payload) + "\n").encode()
+        view = memoryview(line)
+        while view:
+            try:
+                n = _write(RESULT_FD, view)
+            except InterruptedError:
+                continue
+            except OSError:
+                return  # the solution closed our pipe: its tests will count as unreported
+            view = view[n:]
+
+    return report
+
+
+def _error_text(exc: BaseException, limit: int = 2000) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text[-limit:]
+
+
+def _guard(fn: Any, violations: list[str]) -> Any:
+    """Wrap a solution function so a non-plain return fails the test even if caught."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        result = fn(*args, **kwargs)
+        try:
+            check_plain(result)
+        except NotPlainData as exc:
+            violations.append(str(exc))
+            raise
+        return result
+
+    guarded.__name__ = getattr(fn, "__name__", "candidate")
+    guarded.__wrapped__ = fn
+    return guarded
+
+
+def _flush() -> None:
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def run(spec: dict[str, Any]) -> None:
+    """Entry point in the sandboxed child; never returns (exits with os._exit)."""
+    report = _reporter(spec["nonce"])
+    mode = spec["mode"]
+    report("ready", 0, {})
+    try:
+        if mode == "io":
+            _run_script(spec, report)
+        else:
+            _run_tests(spec, report)
+    except BaseException as exc:  # the harness itself failed: report what we can
+        try:
+            report("harness_error", 0, {"error": _error_text(exc)})
+        except BaseException:
+            pass
+    _flush()
+    os._exit(0)
+
+
+def _restore_builtins() -> None:
+    """Undo whatever the solution did to the builtins module (harness code uses it too)."""
+    current = builtins.__dict__
+    if current != _PRISTINE_BUILTINS:
+        dict.clear(current)
+        dict.update(current, _PRISTINE_BUILTINS)
+
+
+def _load(spec: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str, int]:
+    """Run the solution's top level: (namespace or None, error text, exit code)."""
+    ns: dict[str, Any] = {"__name__": name, "__builtins__": builtins}
+    try:
+        code = compile(spec["code"], "solution.py", "exec")
+        exec(code, ns)
+    except SystemExit as exc:
+        _restore_builtins()
+        code_ = exc.code
+        status = 0 if code_ is None else code_ if type(code_) is int else 1
+        return None, f"the solution called exit({code_!r})", status
+    except BaseException as exc:
+        _restore_builtins()
+        traceback.print_exc()
+        return None, _error_text(exc), 1
+    _restore_builtins()
+    return ns, "", 0
+
+
+def _run_script(spec: dict[str, Any], report: Any) -> None:
+    """A stdin/stdout program: run it as __main__; exit(0) is a normal end for a script."""
+    t0 = _perf()
+    ns, error, exit_code = _load(spec, "__main__")
+    if exit_code == 0:
+        error = ""
+    _flush()
+    report("end", 0, {"exit": exit_code, "error": error, "time": _perf() - t0})
+
+
+def _run_tests(spec: dict[str, Any], report: Any) -> None:
+    ns, error, _ = _load(spec, "__main__" if spec.get("main_name") else "solution")
+    if ns is None:
+        report("load", 0, {"ok": False, "error": error})
+        return
+    report("load", 0, {"ok": True})
+    entry = spec.get("entry_point")
+    type_check = spec.get("type_check", True)
+    violations: list[str] = []
+    fn = ns.get(entry) if entry else None
+    if spec["mode"] == "call":
+        for i, (args, kwargs) in enumerate(spec["cases"]):
+            t0 = _perf()
+            try:
+                if not callable(fn):
+                    raise NameError(f"the solution defines no function {entry!r}")
+                value = fn(*args, **kwargs)
+                elapsed = _perf() - t0
+                _restore_builtins()
+                payload = {"ok": True, "value": encode(value), "time": elapsed}
+            except BaseException as exc:
+                _restore_builtins()
+                payload = {"ok": False, "error": _error_text(exc), "time": _perf() - t0}
+            report("test", i, payload)
+        report("end", 0, {})
+        return
+    # assert-style tests: each runs in a copy of the solution namespace with pristine builtins
+    test_ns_base = dict(ns)
+    if type_check:
+        for name, value in ns.items():
+            if isinstance(value, types.FunctionType) and value.__globals__ is ns:
+                test_ns_base[name] = _guard(value, violations)
+    test_ns_base["__builtins__"] = dict(_PRISTINE_BUILTINS)
+    test_ns_base["__name__"] = "__main__"
+    for i, source in enumerate(spec["tests"]):
+        before = len(violations)
+        t0 = _perf()
+        test_ns = dict(test_ns_base)
+        try:
+            exec(compile(source, f"test_{i}.py", "exec"), test_ns)
+            if entry:
+                check = test_ns.get("check")
+                if callable(check) and "def check" in source:
+                    candidate = test_ns.get(entry)
+                    if candidate is None:
+                        raise NameError(f"the solution defines no function {entry!r}")
+                    check(candidate)
+            payload: dict[str, Any] = {"ok": len(violations) == before, "time": _perf() - t0}
+            if len(violations) != before:
+                payload["error"] = "NotPlainData: " + violations[before]
+        except BaseException as exc:
+            if len(violations) != before:
+                payload = {"ok": False, "error": "NotPlainData: " + violations[before], "time": _perf() - t0}
+            else:
+                payload = {"ok": False, "error": _error_text(exc), "time": _perf() - t0}
+        _restore_builtins()
+        report("test", i, payload)
+    report("end", 0, {})

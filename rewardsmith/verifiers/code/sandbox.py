@@ -1,0 +1,303 @@
+"""Isolation primitives for the code sandbox: namespaces, rlimits, privilege drop, cleanup.
+
+Everything here runs inside the zygote (the warm supervisor process, see `zygote.py`) or in
+the sandboxed child it forks; nothing here is imported by the verifier's own process except
+`Limits`. Linux only (the syscalls go through ctypes, so no compiled helper is needed).
+
+What the machine allows is probed, never assumed:
+
+- as root: the zygote enters new network, mount and IPC namespaces once; every run gets its
+  own PID namespace (the run is PID 1 there, so when it ends the kernel kills everything it
+  started); the run drops to uid/gid 65534 ("nobody"), so RLIMIT_NPROC is enforced and the
+  host's files are read-only to it; /tmp, /var/tmp, /dev/shm and /run/lock are private
+  tmpfs mounts, wiped after every run.
+- not root, unprivileged user namespaces allowed: the same through a user namespace, except
+  that the run keeps the caller's uid (no one to drop to) and per-run PID namespaces are not
+  available (the process tree is cleaned by the zygote acting as a child subreaper).
+- no namespaces at all (or `isolation="none"`): rlimits, own session, subreaper cleanup,
+  empty environment, temporary working directory; network and filesystem are NOT isolated,
+  and the isolation report says so in every Score's details.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import signal
+import stat
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+NOBODY = 65534
+#: world-writable places a program could leave files in; private tmpfs mounts under namespaces
+SHARED_WRITABLE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource limits of one sandboxed run (one program, or one stdin/stdout case).
+
+    Defaults let a legitimate solution use ~1 s and a few hundred MB while bounding attacks.
+    `timeout` is wall-clock seconds (the run is killed at it); `cpu_s` defaults to
+    `timeout + 1` rounded up; `memory_mb` caps the address space (RLIMIT_AS, which counts
+    virtual memory, so keep it well above the resident size you expect); `max_processes`
+    is RLIMIT_NPROC (only enforced for non-root uids, hence the drop to "nobody");
+    `max_output_kb` caps what is kept of stdout and of stderr (the rest is drained and dropped).
+    """
+
+    timeout: float = 5.0
+    cpu_s: float | None = None
+    memory_mb: int = 1024
+    max_processes: int = 64
+    max_file_mb: int = 16
+    max_open_files: int = 64
+    max_output_kb: int = 1024
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def prctl(option: int, arg: int) -> None:
+    _check(_libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), f"prctl({option})")
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(ctypes.c_int(flags)), f"unshare({flags:#x})")
+
+
+def setns(fd: int, nstype: int) -> None:
+    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), f"setns({nstype:#x})")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    enc = [None if s is None else s.encode() for s in (source, target, fstype, data)]
+    _check(_libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
+
+
+# -- zygote-level setup ---------------------------------------------------------------------
+
+
+def enter_namespaces(tmpfs_mb: int = 256) -> dict[str, Any]:
+    """Move the calling (zygote) process into fresh network, mount and IPC namespaces.
+
+    Returns the part of the isolation report it achieved; raises OSError when the machine
+    refuses (the caller then degrades and says so).
+    """
+    uid, gid = os.getuid(), os.getgid()
+    user_ns = uid != 0
+    flags = CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC
+    if user_ns:
+        unshare(flags | CLONE_NEWUSER)
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"0 {uid} 1")
+        _write("/proc/self/gid_map", f"0 {gid} 1")
+    else:
+        unshare(flags)
+    # Lo stays down: not even 127.0.0.1 is reachable from inside.
+    mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    private = []
+    for d in SHARED_WRITABLE_DIRS:
+        if os.path.isdir(d) and not os.path.islink(d):
+            try:
+                mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_mb}m,mode=1777")
+                private.append(d)
+            except OSError:
+                pass
+    return {
+        "user_namespace": user_ns,
+        "private_dirs": private,
+        "network": "isolated: own network namespace with no interfaces up (not even loopback)",
+        "ipc": "isolated: own IPC namespace",
+    }
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class PidNamespaces:
+    """Start each run as PID 1 of a fresh PID namespace, without an extra process.
+
+    `unshare(CLONE_NEWPID)` only affects the caller's future children, so the zygote
+    unshares, forks (the child is PID 1 of the new namespace), then `setns` back to its
+    own namespace for the next run. When PID 1 exits or is killed, the kernel kills every
+    process left in its namespace: double-forked daemons cannot outlive their run.
+    """
+
+    def __init__(self) -> None:
+        self.fd = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+    def before_fork(self) -> None:
+        unshare(CLONE_NEWPID)
+
+    def after_fork_parent(self) -> None:
+        setns(self.fd, CLONE_NEWPID)
+
+
+def probe_pid_namespaces() -> PidNamespaces | None:
+    try:
+        ns = PidNamespaces()
+        ns.before_fork()
+    except OSError:
+        return None
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if os.getpid() == 1 else 1)
+    try:
+        ns.after_fork_parent()
+    except OSError:
+        os.waitpid(pid, 0)
+        return None
+    _, status = os.waitpid(pid, 0)
+    return ns if os.waitstatus_to_exitcode(status) == 0 else None
+
+
+def become_subreaper() -> bool:
+    try:
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+        return True
+    except OSError:
+        return False
+
+
+# -- in the sandboxed child, before user code --------------------------------------------------
+
+
+def apply_limits(limits: Limits, *, nproc_base: int = 0) -> None:
+    cpu = limits.cpu_s if limits.cpu_s is not None else limits.timeout + 1
+    cpu_i = max(1, int(-(-cpu // 1)))
+    mem = limits.memory_mb * 1024 * 1024
+    fsize = limits.max_file_mb * 1024 * 1024
+    for which, soft, hard in (
+        (resource.RLIMIT_CPU, cpu_i, cpu_i + 1),
+        (resource.RLIMIT_AS, mem, mem),
+        (resource.RLIMIT_FSIZE, fsize, fsize),
+        (resource.RLIMIT_NOFILE, limits.max_open_files, limits.max_open_files),
+        (resource.RLIMIT_NPROC, nproc_base + limits.max_processes, nproc_base + limits.max_processes),
+        (resource.RLIMIT_CORE, 0, 0),
+    ):
+        resource.setrlimit(which, (soft, hard))
+
+
+def drop_privileges(uid: int = NOBODY, gid: int = NOBODY) -> None:
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+
+
+def die_with_parent() -> None:
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def no_new_privileges() -> None:
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+# -- cleanup, back in the zygote ------------------------------------------------------------
+
+
+def kill_run(pid: int) -> None:
+    """SIGKILL a run's process group (its session leader's pgid is its pid)."""
+    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _children() -> list[int]:
+    me = os.getpid()
+    try:
+        with open(f"/proc/{me}/task/{me}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        found = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == me:
+                            found.append(int(name))
+                except (OSError, ValueError, IndexError):
+                    pass
+        return found
+
+
+def sweep_children(deadline_s: float = 5.0) -> int:
+    """Kill and reap every child of the zygote (it runs one job at a time and is a subreaper,
+    so orphans of the finished run are re-parented here). Returns how many were reaped."""
+    reaped = 0
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        for pid in _children():
+            kill_run(pid)
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return reaped
+        if pid:
+            reaped += 1
+        else:
+            time.sleep(0.001)
+    return reaped
+
+
+def wipe(path: str, *, keep_root: bool) -> None:
+    """Remove a tree the sandboxed program may have made hostile (no permissions, symlinks)."""
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return
+    except PermissionError:
+        os.chmod(path, 0o700)
+        entries = list(os.scandir(path))
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                wipe(entry.path, keep_root=False)
+            else:
+                os.unlink(entry.path)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                try:
+                    os.chmod(path, 0o700)
+                    os.unlink(entry.path) if not entry.is_dir(follow_symlinks=False) else wipe(entry.path, keep_root=False)
+                except OSError:
+                    pass
+    if not keep_root:
+        try:
+            os.rmdir(path)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                try:
+                    os.chmod(os.path.dirname(path), stat.S_IRWXU)
+                    os.rmdir(path)
+                except OSError:
+                    pass
