@@ -16,7 +16,7 @@ from rewardsmith.core.errors import SpecError
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.rewards.units import Tokenizer, check_unit, length, load_tokenizer
+from rewardsmith.rewards.units import Tokenizer, check_unit, indexed, length, load_tokenizer
 
 
 def _positive_int(value: Any, what: str, *, zero: bool = False) -> int:
@@ -81,7 +81,7 @@ class CosineLength(Composite):
 
     def _batch(self, samples: list[Sample], opts: Any) -> list[Score]:
         checks = self._parts[0]._batch(samples, opts)
-        return [self._decide(s, c) for s, c in zip(samples, checks, strict=False)]
+        return [indexed(i, self._decide, s, c) for i, (s, c) in enumerate(zip(samples, checks, strict=True))]
 
 
 def cosine_length(

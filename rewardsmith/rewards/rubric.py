@@ -47,6 +47,7 @@ from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.core.text import normalize_text, words
+from rewardsmith.rewards.units import indexed
 
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
@@ -322,7 +323,7 @@ class Rubric(Composite):
 
     def _batch(self, samples: list[Sample], opts: Any) -> list[Score]:
         per_part = [p._batch(samples, opts) for p in self._parts]
-        return [self._decide(s, [col[i] for col in per_part]) for i, s in enumerate(samples)]
+        return [indexed(i, self._decide, s, [col[i] for col in per_part]) for i, s in enumerate(samples)]
 
 
 def _spec_error(exc: ValidationError, where: str) -> SpecError:
