@@ -77,6 +77,12 @@ class _Zygote:
     """The verifier's handle on one zygote process."""
 
     def __init__(self, isolation: str) -> None:
+        try:
+            self._start(isolation)
+        except OSError as exc:
+            raise SandboxUnavailable(f"cannot start the sandbox supervisor: {exc}") from None
+
+    def _start(self, isolation: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT, json.dumps({"isolation": isolation})],
             stdin=subprocess.PIPE,

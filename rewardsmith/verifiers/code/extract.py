@@ -49,5 +49,5 @@ def extract_code(text: str, *, block: Block = "last", language: str = "python") 
     if block == "first":
         return chosen[0]
     if block == "all":
-        return "\n".join(c if c.endswith("\n") else c + "\n" for c in chosen)
+        return "".join(c if c.endswith("\n") else c + "\n" for c in chosen)
     return chosen[-1]
