@@ -267,6 +267,19 @@ class JsonFormat(Reward):
         self.validator = _schema_validator(schema) if schema is not None else None
         self.adapter = _model_adapter(model) if model is not None else None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # jsonschema validators hold local functions: pickle the schema, rebuild the validator
+        # (TRL's async trainer pickles reward functions into another process).
+        state = dict(self.__dict__)
+        if self.validator is not None:
+            state["validator"] = self.validator.schema
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("validator") is not None:
+            state["validator"] = _schema_validator(state["validator"])
+        self.__dict__.update(state)
+
     def _candidates(self, text: str) -> list[tuple[str, str]]:
         found = [("whole", text.strip())]
         if self.extract == "auto":

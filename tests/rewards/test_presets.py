@@ -227,3 +227,14 @@ def test_r1_with_math_accuracy():
     ]
     assert [s.value for s in r.score_batch(rows)] == [2.0, 1.0, 1.0]
     assert rs.load("r1:format=0.5,accuracy=2").score(rows[0]).value == 2.5
+
+
+@pytest.mark.parametrize(
+    "spec", ["gsm8k", "gsm8k:compat=true", "unsloth", "unsloth:compat=true", "email", "proximity", "repetition"]
+)
+def test_presets_survive_pickling(spec):
+    import pickle
+
+    row = {"completion": PERFECT, "answer": "72", "keyword": "x", "recipient": "y", "max_words": 3}
+    reward = rs.load(spec)
+    assert pickle.loads(pickle.dumps(reward)).score(row).value == reward.score(row).value

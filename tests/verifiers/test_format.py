@@ -203,3 +203,12 @@ def test_json_pydantic_model_object_and_import_path():
 def test_json_bad_config_fails_at_construction(kwargs, message):
     with pytest.raises(SpecError, match=message):
         json_format(**kwargs)
+
+
+def test_format_rewards_survive_pickling():
+    import pickle
+
+    check = pickle.loads(pickle.dumps(json_format(schema=SCHEMA)))  # TRL's async trainer pickles rewards
+    assert check.score('{"name": "x"}').value == 1.0
+    assert "required" in check.score("{}").reason
+    assert pickle.loads(pickle.dumps(tag_format())).score(GOOD).value == 1.0
