@@ -181,3 +181,34 @@ def test_rubric_needs_exactly_one_source():
         rubric("no/such/rubric.yaml")
     with pytest.raises(SpecError, match="positive points"):
         rubric(criteria=[Criterion(name="x", points=-1, check=MaxLength(limit=1))], normalize=True)
+
+
+async def test_async_reward_checks_run_on_asyncio():
+    import asyncio
+
+    @rs.reward
+    async def slow_yes(sample):
+        await asyncio.sleep(0.01)
+        return 1.0 if "yes" in sample.text else 0.0
+
+    r = rubric(criteria=[Criterion(name="judged", points=2, check=RewardCheck(reward=slow_yes))])
+    assert r.is_async and r.kind == "io"
+    assert (await r.ascore("yes")).value == 2.0
+    assert [s.value for s in await r.ascore_batch(["yes", "no", "yes"])] == [2.0, 0.0, 2.0]
+    assert [s.value for s in r.score_batch(["no", "yes"])] == [0.0, 2.0]
+
+
+def test_cli_names_the_line_of_a_row_missing_a_rubric_column(run_cli, tmp_path):
+    import json
+
+    good = email_row(f"Hi Dana, refund.\n{SIGNED}")
+    bad = {k: v for k, v in good.items() if k != "recipient"}
+    path = tmp_path / "emails.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    failed = run_cli("score", "--reward", "email", "--input", str(path))
+    assert failed.returncode == 2
+    assert f"{path}:2:" in failed.stderr and "'recipient'" in failed.stderr
+    path.write_text(json.dumps(good) + "\n")
+    ok = run_cli("score", "--reward", f"rubric:path={EXAMPLES / 'email.yaml'}", "--input", str(path))
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["score"] == 3.0
