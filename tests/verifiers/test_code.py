@@ -352,3 +352,38 @@ def test_humaneval_canonical_pass_and_broken_fail():
         """)) for p in problems]
     bad = r.score_batch(broken + cheats)
     assert [(i, s.reason) for i, s in enumerate(bad) if s.value != 0.0] == []
+
+
+NON_ROOT_SCRIPT = """
+import json
+from rewardsmith.verifiers.code import code_tests
+prog = "```python\\nimport os\\nif os.fork() == 0:\\n    os.setsid()\\n    os.execv('/bin/sleep', ['sleep', 'MARK'])\\ndef f():\\n    return os.getuid()\\n```"
+s = code_tests(timeout=2).score({"completion": prog, "tests": "assert f() != 65534"})  # no uid to drop to
+print(json.dumps({"value": s.value, "reason": s.reason, "isolation": s.details["isolation"]}))
+"""
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="simulating a non-root user needs root (unshare --map-user)")
+def test_non_root_user_degrades_and_says_so():
+    """An unprivileged verifier (uid 1000 through a user namespace): user namespaces give it
+    network and /tmp isolation, but no uid drop and no per-run PID namespace; the report
+    says so, and the subreaper still cleans up a setsid'd grandchild."""
+    import json
+    import subprocess
+    import sys
+
+    mark = f"{os.getpid() % 1000 + 300}.{uuid.uuid4().int % 10**6:06d}"
+    probe = subprocess.run(["unshare", "-U", "--map-user=1000", "--map-group=1000", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare --map-user unavailable here: {probe.stderr.decode()[:200]}")
+    out = subprocess.run(
+        ["unshare", "-U", "--map-user=1000", "--map-group=1000", sys.executable, "-c", NON_ROOT_SCRIPT.replace("MARK", mark)],
+        capture_output=True, text=True, timeout=120, env={"PATH": os.environ.get("PATH", ""), "HOME": "/tmp"},
+        cwd="/tmp",
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["value"] == 1.0, result["reason"]
+    iso = result["isolation"]
+    assert iso["user"].startswith("1000") and iso["pid"].startswith("no PID namespace")
+    assert any("PID namespace" in w for w in iso["warnings"]) and any("filesystem" in w for w in iso["warnings"])
+    assert not [p for p in psutil.process_iter(["cmdline"]) if mark in " ".join(p.info["cmdline"] or [])]

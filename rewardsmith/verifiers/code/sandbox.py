@@ -161,22 +161,46 @@ class PidNamespaces:
         setns(self.fd, CLONE_NEWPID)
 
 
-def probe_pid_namespaces() -> PidNamespaces | None:
-    try:
-        ns = PidNamespaces()
-        ns.before_fork()
-    except OSError:
-        return None
+def _in_throwaway_child(check: Any) -> bool:
+    """Run `check()` in a forked child so a half-failed probe cannot break the caller."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os._exit(0 if check() else 1)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _pidns_works() -> bool:
+    ns = PidNamespaces()
+    ns.before_fork()
     pid = os.fork()
     if pid == 0:
         os._exit(0 if os.getpid() == 1 else 1)
-    try:
-        ns.after_fork_parent()
-    except OSError:
-        os.waitpid(pid, 0)
-        return None
+    ns.after_fork_parent()  # raises where the machine refuses to switch back
     _, status = os.waitpid(pid, 0)
-    return ns if os.waitstatus_to_exitcode(status) == 0 else None
+    if os.waitstatus_to_exitcode(status) != 0:
+        return False
+    pid = os.fork()  # and the next run can be forked again
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return True
+
+
+def probe_pid_namespaces() -> PidNamespaces | None:
+    """Per-run PID namespaces, if this process may create them and switch back."""
+    try:
+        return PidNamespaces() if _in_throwaway_child(_pidns_works) else None
+    except OSError:
+        return None
+
+
+def can_drop_privileges() -> bool:
+    """Root may still be unable to become "nobody" (uid 0 of a user namespace without it)."""
+    return os.getuid() == 0 and _in_throwaway_child(lambda: (drop_privileges(), True)[1])
 
 
 def become_subreaper() -> bool:

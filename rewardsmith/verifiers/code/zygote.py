@@ -69,7 +69,7 @@ def recv(fd: int) -> Any:
 class Zygote:
     def __init__(self, isolation: str, ctrl_in: int, ctrl_out: int) -> None:
         self.ctrl_in, self.ctrl_out = ctrl_in, ctrl_out
-        self.real_root = os.getuid() == 0
+        uid = os.getuid()
         self.report: dict[str, Any] = {"requested": isolation, "warnings": []}
         ns_info: dict[str, Any] | None = None
         why = "disabled by isolation='none'"
@@ -80,17 +80,17 @@ class Zygote:
                 why = f"namespaces unavailable ({exc.strerror or exc})"
                 if isolation == "namespaces":
                     raise RuntimeError(f"isolation='namespaces' but this machine refuses them: {why}") from exc
-        self.pidns = sandbox.probe_pid_namespaces() if ns_info is not None and self.real_root else None
+        self.pidns = sandbox.probe_pid_namespaces() if ns_info is not None else None
         self.subreaper = sandbox.become_subreaper()
-        self.drop = self.real_root
+        self.drop = uid == 0 and sandbox.can_drop_privileges()
         self.private_dirs: list[str] = ns_info["private_dirs"] if ns_info else []
         if "/tmp" in self.private_dirs:
             self.tmp, self.own_tmp = "/tmp", False
         else:
             self.tmp, self.own_tmp = tempfile.mkdtemp(prefix="rewardsmith-sandbox-"), True
             os.chmod(self.tmp, 0o711)
-        self.nproc_base = 0 if self.drop else _count_processes(os.getuid())
-        uid_text = f"{sandbox.NOBODY} (dropped from root)" if self.drop else f"{os.getuid()} (same as the verifier: not root)"
+        self.nproc_base = 0 if self.drop else _count_processes(os.getuid())  # as seen from inside
+        uid_text = f"{sandbox.NOBODY} (dropped from root)" if self.drop else f"{uid} (same as the verifier: cannot drop)"
         r = self.report
         r["user"] = uid_text
         r["session"] = "own session and process group, killed as a whole"
