@@ -76,6 +76,7 @@ class CodeTests(Reward):
             "stderr_tail": result.stderr[-_TAIL:],
             "exit": result.exit,
             "time_s": result.time_s,
+            "forged_lines": result.forged_lines,
         }
         if result.infra_error:
             details["tests"] = []

@@ -59,6 +59,8 @@ class ProgramResult:
     exit: str = ""
     time_s: float = 0.0
     isolation: dict[str, Any] = field(default_factory=dict)
+    #: lines on the result channel without the run's nonce (attempts to fake verdicts)
+    forged_lines: int = 0
 
 
 class Executor(Protocol):
@@ -289,6 +291,7 @@ class LocalExecutor:
                 exit=runs[-1]["exit"],
                 time_s=round(sum(r["time_s"] for r in runs), 4),
                 isolation=reply[1]["isolation"],
+                forged_lines=sum(r["forged_lines"] for r in runs),
             )
         return ProgramResult([], infra_error=f"the sandbox supervisor failed twice on this program (last: {last})")
 
