@@ -1,0 +1,153 @@
+"""The string-level pipeline: two answer strings in, a `Check` (verdict + evidence) out.
+
+Cheap stages run first, in-process: normalization (string work), plain numbers compared as
+exact fractions, multiple-choice letters, identical normalized text. Only what is left
+reaches the parser and SymPy, and that part runs under a hard time limit: inline when we are
+already inside a killable pool worker (`rewardsmith.core.pool.in_worker()`), otherwise in a
+forked child the core's `ProcessPool` kills at the deadline, which works from any thread and
+under a running asyncio loop (signal alarms do neither).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from rewardsmith.core import score as S
+from rewardsmith.core.pool import ProcessPool, in_worker
+from rewardsmith.verifiers.math.config import EquivalenceConfig
+from rewardsmith.verifiers.math.equivalence import Comparer
+from rewardsmith.verifiers.math.normalize import normalize
+from rewardsmith.verifiers.math.parse import ParseFailure, choice_letter, parse_answer
+
+_PLAIN = re.compile(r"^([-+]?)(\d+)(?:\.(\d+))?$")
+_RATIO = re.compile(r"^([-+]?)(\d+)\s*/\s*(\d+)$|^([-+]?)\\frac\{(\d+)\}\{(\d+)\}$")
+_CHOICE_GOLD = re.compile(r"^\(?[A-J]\)?$")
+_MAX_FAST_DIGITS = 400
+
+
+@dataclass(slots=True)
+class Check:
+    """A verdict with its evidence: the rule that decided and both normalized forms."""
+
+    equal: bool
+    rule: str
+    gold: str
+    pred: str
+    status: str = S.OK
+
+    def details(self) -> dict[str, object]:
+        return {"rule": self.rule, "normalized_answer": self.gold, "normalized_prediction": self.pred}
+
+
+def fast_number(text: str) -> tuple[Fraction, int | None] | None:
+    """(value, decimal places or None) for a plain integer, decimal or integer ratio."""
+    if len(text) > _MAX_FAST_DIGITS:
+        return None
+    m = _PLAIN.match(text)
+    if m:
+        sign, whole, frac = m.groups()
+        value = Fraction(int(whole + (frac or "")), 10 ** len(frac or ""))
+        return (-value if sign == "-" else value), (len(frac) if frac else None)
+    m = _RATIO.match(text)
+    if m:
+        g = [x for x in m.groups() if x is not None]
+        sign, num, den = g if len(g) == 3 else ["", *g]
+        if int(den) == 0:
+            return None
+        value = Fraction(int(num), int(den))
+        return (-value if sign == "-" else value), None
+    return None
+
+
+def _fast_compare(
+    gold: tuple[Fraction, int | None], pred: tuple[Fraction, int | None], rel_tol: float
+) -> tuple[bool, str]:
+    (g, g_places), (p, p_places) = gold, pred
+    if g == p:
+        return True, "exact"
+    if g_places is not None and round(p, g_places) == g:
+        return True, "rounded_to_reference"
+    if (g_places is not None or p_places is not None) and abs(g - p) <= Fraction(rel_tol) * max(abs(g), abs(p)):
+        return True, "rel_tol"
+    return False, "exact"
+
+
+def quick_check(gold: str, pred: str, config: EquivalenceConfig) -> Check | None:
+    """The in-process stages; None when the answer needs the parser and SymPy."""
+    if len(pred) > config.guards.max_chars:
+        return Check(False, "too_long", gold[:200], f"<{len(pred)} characters>")
+    ng, np = normalize(gold), normalize(pred)
+    fg, fp = fast_number(ng), fast_number(np)
+    if fg is not None and fp is not None:
+        equal, rule = _fast_compare(fg, fp, config.rel_tol)
+        return Check(equal, rule, ng, np)
+    if config.choices and _CHOICE_GOLD.match(ng):
+        letter, got = choice_letter(ng), choice_letter(np)
+        if letter and got:
+            return Check(letter == got, "choice", letter, got)
+    if ng == np and ng:
+        return Check(True, "same_text", ng, np)
+    if not np:
+        return Check(False, "empty", ng, np)
+    return None
+
+
+def deep_check(gold: str, pred: str, config: EquivalenceConfig) -> Check:
+    """Parse both answers and compare them with SymPy (can be slow: run under a deadline)."""
+    try:
+        g = parse_answer(gold, config.guards)
+        p = parse_answer(pred, config.guards)
+    except ParseFailure as exc:
+        return Check(False, "refused", normalize(gold)[:200], f"refused: {exc}")
+    verdict = Comparer(config).compare(g, p)
+    return Check(verdict.equal, verdict.rule, str(g), str(p))
+
+
+def _timeout_check(gold: str, pred: str, limit: float) -> Check:
+    return Check(False, "timeout", normalize(gold)[:200], normalize(pred)[:200], S.TIMEOUT)
+
+
+def bounded_deep_check(gold: str, pred: str, config: EquivalenceConfig, timeout: float | None) -> Check:
+    """`deep_check` under a hard deadline, killed in a forked child unless already in a worker."""
+    if timeout is None or in_worker():
+        return deep_check(gold, pred, config)
+
+    def crashed(_: int, exc: BaseException) -> Check:
+        return Check(False, "crashed", normalize(gold)[:200], f"the checker died: {exc}", S.ERROR)
+
+    pool = ProcessPool(
+        lambda item: deep_check(*item),
+        workers=1,
+        timeout=timeout,
+        on_timeout=lambda _: _timeout_check(gold, pred, timeout),
+        on_crash=crashed,
+    )
+    return pool.map([(gold, pred, config)])[0]
+
+
+def verify(gold: str, pred: str, config: EquivalenceConfig | None = None, *, timeout: float | None = 5.0) -> Check:
+    """Compare a reference answer and a predicted answer (both answer strings, not completions).
+
+    >>> verify("1,000", "1000.0").rule
+    'exact'
+    >>> verify(r"\\dfrac{\\pi}{2}", "pi/2").equal
+    True
+    """
+    config = config or EquivalenceConfig()
+    quick = quick_check(gold, pred, config)
+    if quick is not None:
+        return quick
+    return bounded_deep_check(gold, pred, config, timeout)
+
+
+def is_equivalent(gold: str, pred: str, *, timeout: float | None = 5.0, **options: object) -> bool:
+    """True when `pred` is the same answer as `gold`; options are EquivalenceConfig fields.
+
+    For other modules that need a yes/no (a timeout counts as no).
+
+    >>> is_equivalent("0.5", r"\\frac{1}{2}"), is_equivalent("x = 3", "3"), is_equivalent("60", "0.6")
+    (True, True, False)
+    """
+    return verify(gold, pred, EquivalenceConfig(**options), timeout=timeout).equal  # type: ignore[arg-type]
