@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
 
     sub.add_parser("list", help="list presets and their parameters")
+
+    from rewardsmith.trainer_adapter.cli import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 
@@ -202,7 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rewardsmith.core.errors import UsageError
 
     args = build_parser().parse_args(argv)
-    handler = {"score": cmd_score, "list": cmd_list}[args.command]
+    from rewardsmith.trainer_adapter.cli import cmd_train
+
+    handler = {"score": cmd_score, "list": cmd_list, "train": cmd_train}[args.command]
     try:
         return handler(args)
     except UsageError as exc:
