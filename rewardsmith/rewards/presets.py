@@ -13,6 +13,7 @@ docs/rewards.md. The references (public sources, reimplemented here, not copied)
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -390,11 +391,12 @@ def r1(
     format: float = 1.0,
     tag_count: float = 0.0,
     compat: bool = False,
+    field: str = "answer",
 ) -> Reward:
     """DeepSeek-R1 / open-r1 style: `<think>\\n…\\n</think>\\n<answer>\\n…\\n</answer>` plus math accuracy.
 
     Parts × weights: `accuracy` ×1.0 (the `math` preset: the final answer is mathematically
-    equivalent to the reference in `answer`), `format` ×1.0 (the strict think/answer layout),
+    equivalent to the reference in `field`, e.g. `solution` for open-r1 datasets), `format` ×1.0 (the strict think/answer layout),
     and `tag_count` (0.25 per layout tag marker, open-r1's `tag_count_reward`), off by default
     as in open-r1's recipes that do not list it; a weight of 0 drops a part.
 
@@ -404,6 +406,8 @@ def r1(
     open-r1's Math-Verify call on well-formed answers but is not a copy of it.
 
     >>> done = "<think>\\n2+2\\n</think>\\n<answer>\\n4\\n</answer>"
+    >>> r1().score({"completion": done, "answer": "4"}).value
+    2.0
     >>> r1(accuracy=0.0).score({"completion": done + "\\nmore", "answer": "4"}).value
     0.0
     >>> r1(accuracy=0.0, compat=True).score({"completion": done + "\\nmore", "answer": "4"}).value
@@ -418,7 +422,8 @@ def r1(
         fmt = tag_format(tags=["think", "answer"], strict=True, name="format")
     terms: list[tuple[Reward, float]] = []
     if accuracy:
-        terms.append((load("math").named("accuracy"), accuracy))
+        spec = "math" if field == "answer" else f"math:field={json.dumps(field)}"
+        terms.append((load(spec).named("accuracy"), accuracy))
     terms.append((fmt, format))
     terms.append((make_tag_count(tags=["think", "answer"], newlines=True, name="tag_count"), tag_count))
     return _weighted(terms, "r1")

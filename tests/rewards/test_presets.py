@@ -227,6 +227,8 @@ def test_r1_with_math_accuracy():
     ]
     assert [s.value for s in r.score_batch(rows)] == [2.0, 1.0, 1.0]
     assert rs.load("r1:format=0.5,accuracy=2").score(rows[0]).value == 2.5
+    solution = rs.load("r1:field=solution").score({"completion": R1_GOOD, "solution": "4"})
+    assert solution.value == 2.0
 
 
 @pytest.mark.parametrize(

@@ -122,3 +122,21 @@ def test_cosine_schedule_matches_trl(monkeypatch, params):
     verdict = rs.reward(lambda s: 1.0 if s.get("is_correct") else 0.0, name="verdict")
     mine = [s.value for s in cosine_length(correct=verdict, max_len=max_len, **params).score_batch(rows)]
     assert mine == theirs
+
+
+@pytest.mark.integration
+def test_cosine_with_real_correctness_matches_trl_on_clear_cases():
+    rng = random.Random(7)
+    rows = []
+    for _ in range(60):
+        truth = rng.choice(["3", "12", "\\frac{1}{3}", "-7", "2.5"])
+        said = truth if rng.random() < 0.5 else rng.choice(["4", "\\frac{1}{2}", "-8", "0.5"])
+        text = "Let me think. " * rng.randint(0, 30) + f"The answer is $\\boxed{{{said}}}$."
+        rows.append({"completion": text, "answer": truth, "completion_ids": [0] * len(text.split())})
+    theirs = trl_rewards.get_cosine_scaled_reward(max_len=80)(
+        [[{"content": r["completion"]}] for r in rows],
+        [f"${r['answer']}$" for r in rows],
+        [r["completion_ids"] for r in rows],
+    )
+    mine = [s.value for s in cosine_length(correct="math", max_len=80).score_batch(rows)]
+    assert mine == theirs
