@@ -384,6 +384,7 @@ def test_non_root_user_degrades_and_says_so():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["value"] == 1.0, result["reason"]
     iso = result["isolation"]
-    assert iso["user"].startswith("1000") and iso["pid"].startswith("no PID namespace")
-    assert any("PID namespace" in w for w in iso["warnings"]) and any("filesystem" in w for w in iso["warnings"])
+    assert iso["user"].startswith("1000") and iso["pid"].startswith("the supervisor's own PID namespace")
+    assert iso["proc"].startswith("private") and iso["network"].startswith("isolated")
+    assert any("filesystem" in w for w in iso["warnings"])
     assert not [p for p in psutil.process_iter(["cmdline"]) if mark in " ".join(p.info["cmdline"] or [])]

@@ -81,8 +81,14 @@ class Zygote:
                 if isolation == "namespaces":
                     raise RuntimeError(f"isolation='namespaces' but this machine refuses them: {why}") from exc
         self.pidns = sandbox.probe_pid_namespaces() if ns_info is not None else None
+        self.shared_pidns = False
+        if ns_info is not None and self.pidns is None:
+            self.shared_pidns = self._become_pid1()
         self.subreaper = sandbox.become_subreaper()
         self.drop = uid == 0 and sandbox.can_drop_privileges()
+        self.proc_view = "the host's /proc"
+        if ns_info is not None:
+            self.proc_view = self._private_proc()
         self.private_dirs: list[str] = ns_info["private_dirs"] if ns_info else []
         if "/tmp" in self.private_dirs:
             self.tmp, self.own_tmp = "/tmp", False
@@ -102,8 +108,14 @@ class Zygote:
             r["mode"] = "none"
             r["network"] = f"none: {why}; THE PROGRAM CAN REACH THE NETWORK"
             r["warnings"].append(f"network is NOT isolated: {why}")
+        r["proc"] = self.proc_view
         if self.pidns is not None:
             r["pid"] = "own PID namespace per run: everything the run starts dies with it"
+        elif self.shared_pidns:
+            r["pid"] = (
+                "the supervisor's own PID namespace (no process outside it can be seen or signalled); "
+                "the supervisor, its init, kills and reaps every leftover process after each run"
+            )
         else:
             r["pid"] = (
                 "no PID namespace: own session, and the supervisor (a child subreaper) kills and reaps "
@@ -132,6 +144,39 @@ class Zygote:
                 __import__(name)
             except ImportError:
                 pass
+
+    def _become_pid1(self) -> bool:
+        """Where per-run PID namespaces are refused (user namespaces cannot switch back to the
+        parent's), put the whole zygote in one: it forks itself as PID 1 of a new namespace and
+        the original process only waits. The program then cannot see or signal anything outside
+        (the verifier, the trainer), and everything dies with the zygote."""
+        try:
+            sandbox.unshare(sandbox.CLONE_NEWPID)
+            pid = os.fork()
+        except OSError:
+            return False
+        if pid:
+            os.close(self.ctrl_in)
+            os.close(self.ctrl_out)
+            _, status = os.waitpid(pid, 0)
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        sandbox.die_with_parent()
+        return True
+
+    def _private_proc(self) -> str:
+        """A /proc that shows the sandbox nothing of the verifier's processes (their command
+        lines and environments can hold secrets): a fresh one for the zygote's own PID
+        namespace, else hidepid=2 (a non-root program sees only its own processes)."""
+        flags = sandbox.MS_NOSUID | sandbox.MS_NODEV | sandbox.MS_NOEXEC
+        try:
+            if self.shared_pidns:
+                sandbox.mount("proc", "/proc", "proc", flags, None)
+                return "private: only the supervisor's PID namespace is visible"
+            sandbox.mount("proc", "/proc", "proc", flags, "hidepid=2")
+            return "hidepid=2: the program sees only its own processes in /proc"
+        except OSError as exc:
+            self.report["warnings"].append(f"/proc shows the host's processes ({exc.strerror})")
+            return "the host's /proc (could not remount)"
 
     # -- one job ---------------------------------------------------------------------------
     def job(self, job: dict[str, Any]) -> dict[str, Any]:
