@@ -74,7 +74,7 @@ def test_parse_formats():
 @pytest.mark.parametrize(
     "tests, msg",
     [(None, "no tests"), ([], "no tests"), ([{"args": [1], "expected": 2}], "entry point"),
-     ({"foo": 1}, "'cases'"), ([1, 2], "list of tests"), ({"inputs": [1], "outputs": []}, "same length")],
+     ({"foo": 1}, "'test_cases'"), ([1, 2], "list of tests"), ({"inputs": [1], "outputs": []}, "same length")],
 )
 def test_bad_tests_raise_input_error(tests, msg):
     with pytest.raises(InputError, match=msg):
@@ -115,6 +115,19 @@ def test_function_call_cases(code):
     assert "expected [3, 0.2], got (2, 0.2)" in s.details["tests"][2]["message"]
     missing = code.score({"completion": fenced("def g():\n    pass"), "tests": tests})
     assert missing.value == 0.0 and "no function 'f'" in missing.reason
+
+
+def test_dataset_formats(code):
+    """APPS call-based (class Solution, one-element-list outputs), CodeContests, open-r1 test_cases."""
+    apps = {"fn_name": "twice", "inputs": [[1], [2], [3]], "outputs": [[2], 4, [7]]}
+    prog = fenced("class Solution:\n    def twice(self, x):\n        return 2 * x")
+    s = code.score({"completion": prog, "tests": __import__("json").dumps(apps)})
+    assert [t["status"] for t in s.details["tests"]] == ["passed", "passed", "failed"]
+    echo = fenced("print(input()[::-1])")
+    contests = {"input": ["abc\n", "xy\n"], "output": ["cba\n", "yx\n"]}
+    assert code.score({"completion": echo, "tests": contests}).value == 1.0
+    r1 = {"language": "python", "test_cases": [{"input": "ab", "output": "ba", "type": "stdin_stdout"}]}
+    assert code.score({"completion": echo, "tests": r1}).value == 1.0
 
 
 def test_fraction_and_all_or_nothing(code):

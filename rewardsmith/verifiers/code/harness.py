@@ -207,11 +207,19 @@ def _run_tests(spec: dict[str, Any], report: Any) -> None:
     violations: list[str] = []
     fn = ns.get(entry) if entry else None
     if spec["mode"] == "call":
+        missing = f"the solution defines no function {entry!r}"
+        holder = ns.get("Solution")
+        if fn is None and entry and isinstance(holder, type) and hasattr(holder, entry):
+            try:  # LeetCode / APPS style: the entry point is a method of `class Solution`
+                fn = getattr(holder(), entry)
+            except BaseException as exc:
+                missing = "Solution() failed: " + _error_text(exc)
+            _restore_builtins()
         for i, (args, kwargs) in enumerate(spec["cases"]):
             t0 = _perf()
             try:
                 if not callable(fn):
-                    raise NameError(f"the solution defines no function {entry!r}")
+                    raise NameError(missing)
                 value = fn(*args, **kwargs)
                 elapsed = _perf() - t0
                 _restore_builtins()

@@ -5,11 +5,14 @@ Three formats, recognised from the shape of the value (a JSON string is parsed f
 - assert-style source: a string (one test) or a list of strings (one test each), run
   after the solution in its namespace. HumanEval-style source that defines
   `check(candidate)` is called with the entry point when one is known.
-- stdin/stdout cases: a list of {"input", "output"} or an APPS-style {"inputs": [...],
-  "outputs": [...]}; the solution runs as a script once per case.
+- stdin/stdout cases: a list of {"input", "output"}, APPS' {"inputs": [...], "outputs": [...]},
+  CodeContests' {"input": [...], "output": [...]} or open-r1's {"test_cases": [...]}; the
+  solution runs as a script once per case.
 - function-call cases: a list of {"args": [...], "kwargs": {...}, "expected": ...} (or
   {"entry_point"/"fn_name": ..., "cases": [...]}, or APPS {"fn_name", "inputs", "outputs"}),
-  calling the entry point with each.
+  calling the entry point with each (a method of `class Solution` when there is no such
+  top-level function, as in LeetCode-style problems). As APPS' own checker does, an APPS
+  expected value wrapped in a one-element list also matches the bare value.
 
 Judging happens here, in the verifier's process: the sandbox only reports what the program
 printed or returned, so expected values never reach untrusted code.
@@ -64,6 +67,8 @@ class TestSuite:
     inputs: list[str] = field(default_factory=list)
     expected: list[Any] = field(default_factory=list)
     entry_point: str | None = None
+    #: APPS call-based problems wrap some expected values in a one-element list; accept both
+    lenient_wrapping: bool = False
 
     def __len__(self) -> int:
         return len(self.names)
@@ -96,17 +101,23 @@ def parse_tests(tests: Any, *, entry_point: str | None = None, where: str = "tes
         fn = tests.get("entry_point") or tests.get("fn_name") or entry_point
         if "cases" in tests:
             return _call_suite(tests["cases"], fn, where)
-        if "inputs" in tests and "outputs" in tests:
-            ins, outs = tests["inputs"], tests["outputs"]
+        if "test_cases" in tests:  # open-r1 verifiable-coding-problems: {"language", "test_cases": [...]}
+            return parse_tests(tests["test_cases"], entry_point=fn, where=where)
+        for ins_key, outs_key in (("inputs", "outputs"), ("input", "output")):  # APPS, CodeContests
+            if ins_key not in tests or outs_key not in tests:
+                continue
+            ins, outs = tests[ins_key], tests[outs_key]
             if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
-                raise InputError(f"{where}: 'inputs' and 'outputs' must be lists of the same length")
+                raise InputError(f"{where}: '{ins_key}' and '{outs_key}' must be lists of the same length")
             if tests.get("fn_name"):
-                cases = [{"args": i if isinstance(i, list) else [i], "expected": o} for i, o in zip(ins, outs, strict=False)]
-                return _call_suite(cases, fn, where)
-            return _io_suite([{"input": i, "output": o} for i, o in zip(ins, outs, strict=False)], where)
+                cases = [{"args": i if isinstance(i, list) else [i], "expected": o} for i, o in zip(ins, outs, strict=True)]
+                suite = _call_suite(cases, fn, where)
+                suite.lenient_wrapping = True
+                return suite
+            return _io_suite([{"input": i, "output": o} for i, o in zip(ins, outs, strict=True)], where)
         raise InputError(
-            f"{where}: a dict of tests needs 'cases' (function calls) or 'inputs' and 'outputs' "
-            f"(stdin/stdout), got keys {sorted(tests)}"
+            f"{where}: a dict of tests needs 'cases' (function calls), 'inputs' and 'outputs' (APPS), "
+            f"'input' and 'output' (CodeContests) or 'test_cases', got keys {sorted(tests)}"
         )
     if isinstance(tests, list):
         if all(isinstance(t, str) for t in tests):
@@ -295,7 +306,9 @@ def judge(suite: TestSuite, runs: list[dict[str, Any]], *, float_tolerance: floa
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 outcomes.append(TestOutcome(name, FAILED, f"unreadable return value ({exc})", t))
                 continue
-            if values_equal(got, suite.expected[i], float_tolerance):
+            want = suite.expected[i]
+            unwrapped = suite.lenient_wrapping and isinstance(want, list) and len(want) == 1
+            if values_equal(got, want, float_tolerance) or (unwrapped and values_equal(got, want[0], float_tolerance)):
                 outcomes.append(TestOutcome(name, PASSED, "", t))
             else:
                 outcomes.append(TestOutcome(name, FAILED, f"expected {_short(suite.expected[i])}, got {_short(got)}", t))
