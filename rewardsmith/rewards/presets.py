@@ -156,8 +156,8 @@ def gsm8k(
     - `str.isdigit` rejects "-5" and accepts "²" → an ASCII integer, sign and thousands allowed;
     - `count_xml` charges text after `</answer>` twice, charges the whole completion when
       `"\\n</answer>\\n"` is missing, pays +0.001 for ending right after `"\\n</answer>"`, and
-      goes negative without bound → one charge of 0.001 per non-blank trailing character,
-      never below 0.
+      goes negative without bound → one charge of 0.001 per character after `</answer>`
+      (surrounding whitespace ignored), never below 0.
 
     >>> g = gsm8k()
     >>> done = "<reasoning>\\n6 × 12 = 72\\n</reasoning>\\n<answer>\\n72\\n</answer>"

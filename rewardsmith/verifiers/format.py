@@ -240,8 +240,9 @@ def tag_count(
     from 0.0 to 1.0: a signal that rewards progress toward the format before it is right.
     `newlines=True` counts the markers of the strict layout instead (`"<think>\\n"`,
     `"\\n</think>\\n"`, `"\\n<answer>\\n"`, `"\\n</answer>"`), as open-r1's `tag_count_reward`
-    does. `trailing_penalty`: subtracted per non-blank character after the last closing
-    tag (willccbb's demo uses 0.001), never taking the value below 0.
+    does. `trailing_penalty`: subtracted per character of the text after the last closing
+    tag, surrounding whitespace ignored (willccbb's demo charges 0.001), never taking the
+    value below 0.
 
     >>> tag_count().score("<think>x</think><answer>4").value
     0.75
