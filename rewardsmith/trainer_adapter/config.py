@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rewardsmith.core.errors import SpecError
 from rewardsmith.trainer_adapter.model import DEFAULT_MODEL
 
-# The demo's composite: tags, correctness, and closeness to the right number (a denser signal than
-# correctness alone for a 135M model that is often off by a little).
+# The demo's composite: the think/answer layout (soft: any whitespace between the blocks), correctness
+# under SymPy, and partial credit for near misses (a denser signal than correctness alone for a 135M model).
 DEFAULT_REWARDS: list[dict[str, Any]] = [
-    {"spec": "rewardsmith.trainer_adapter.rewards:answer_format", "weight": 0.5},
-    {"spec": "rewardsmith.trainer_adapter.rewards:answer_correct", "weight": 1.0},
-    {"spec": "rewardsmith.trainer_adapter.rewards:answer_proximity", "weight": 0.5},
+    {"spec": "format:strict=false", "weight": 0.5},
+    {"spec": "math", "weight": 1.0},
+    {"spec": "proximity", "weight": 0.5},
 ]
 
 

@@ -77,35 +77,46 @@ def samples_from_trl(
     return samples
 
 
-def part_values(score: Score, prefix: str = "") -> dict[str, float | None]:
-    """`{"part": value, "part/sub": value}` for every part of a composite Score, recursively."""
-    out: dict[str, float | None] = {}
+def part_scores(score: Score, prefix: str = "") -> dict[str, dict[str, Any]]:
+    """`{"part": score_dict, "part/sub": score_dict}` for every part of a composite Score, recursively."""
+    out: dict[str, dict[str, Any]] = {}
     for name, part in (score.details.get("parts") or {}).items():
         key = f"{prefix}{name}"
-        out[key] = part.get("score")
+        out[key] = part
         nested = part.get("details") or {}
         if nested.get("parts"):
-            out.update(part_values(Score(part.get("score"), details=nested), prefix=f"{key}/"))
+            out.update(part_scores(Score(part.get("score"), details=nested), prefix=f"{key}/"))
     return out
 
 
 def batch_metrics(name: str, scores: Sequence[Score]) -> dict[str, float]:
-    """The metrics `to_trl` logs for one batch: part means and status shares."""
+    """The metrics `to_trl` logs for one batch.
+
+    - `rewards/<name>/<part>/mean`: mean unweighted value of each part over the items where it has one
+      (a part that never ran, such as an untaken gate branch, is left out rather than logged as 0);
+    - `rewards/<name>/status/<status>`: share of the batch per status of the total, every standard status;
+    - `rewards/<name>/<part>/status/<status>`: share per status of each part, for statuses seen in the batch.
+    """
+    n = len(scores)
     metrics: dict[str, float] = {}
-    sums: dict[str, float] = {}
-    counts: Counter[str] = Counter()
+    values: dict[str, list[float]] = {}
+    part_status: dict[str, Counter[str]] = {}
     for s in scores:
-        for part, value in part_values(s).items():
-            sums.setdefault(part, 0.0)
-            if value is not None:
-                sums[part] += value
-                counts[part] += 1
-    for part, total in sums.items():
-        if counts[part]:  # a part that never ran (an untaken gate branch) has no mean to log
-            metrics[f"rewards/{name}/{part}/mean"] = total / counts[part]
+        for part, d in part_scores(s).items():
+            values.setdefault(part, [])
+            if d.get("score") is not None:
+                values[part].append(d["score"])
+            part_status.setdefault(part, Counter())[d.get("status") or S.OK] += 1
+    for part, vals in values.items():
+        if vals:
+            metrics[f"rewards/{name}/{part}/mean"] = sum(vals) / len(vals)
     statuses = Counter(s.status for s in scores)
     for status in (*STANDARD_STATUSES, *sorted(set(statuses) - set(STANDARD_STATUSES))):
-        metrics[f"rewards/{name}/status/{status}"] = statuses[status] / len(scores) if scores else 0.0
+        metrics[f"rewards/{name}/status/{status}"] = statuses[status] / n if n else 0.0
+    seen = {st for c in part_status.values() for st in c}
+    for part, counts in part_status.items():
+        for status in sorted(seen):
+            metrics[f"rewards/{name}/{part}/status/{status}"] = counts[status] / n
     return metrics
 
 
@@ -138,6 +149,9 @@ class _TrlAdapter:
         self.workers = workers
         self.timeout = timeout
         self.log_parts = log_parts
+        # status metrics logged once are logged (as 0.0) on every later call, so that TRL's average over
+        # a logging step stays a share of all batches, not of the batches where the status occurred
+        self._sticky: set[str] = set()
 
     def _prepare(self, prompts: Any, completions: Any, completion_ids: Any, kwargs: dict[str, Any]) -> list[Sample]:
         if completions is None:
@@ -152,7 +166,11 @@ class _TrlAdapter:
     def _finish(self, scores: list[Score], kwargs: dict[str, Any]) -> list[float | None]:
         log_metric: Callable[[str, float], Any] | None = kwargs.get("log_metric")
         if log_metric is not None and self.log_parts:
-            for key, value in batch_metrics(self.__name__, scores).items():
+            metrics = batch_metrics(self.__name__, scores)
+            self._sticky.update(k for k in metrics if "/status/" in k)
+            for key in sorted(self._sticky - set(metrics)):
+                metrics[key] = 0.0
+            for key, value in metrics.items():
                 log_metric(key, value)
         log_extra: Callable[[str, list[Any]], Any] | None = kwargs.get("log_extra")
         if log_extra is not None and self.log_parts:
