@@ -11,4 +11,13 @@ from rewardsmith.trainer_adapter.config import TrainConfig, load_config
 from rewardsmith.trainer_adapter.train import TrainResult, train
 from rewardsmith.trainer_adapter.trl import AsyncTrlReward, TrlReward, to_trl, to_trl_async
 
-__all__ = ["AsyncTrlReward", "TrainConfig", "TrainResult", "TrlReward", "load_config", "to_trl", "to_trl_async", "train"]
+__all__ = [
+    "AsyncTrlReward",
+    "TrainConfig",
+    "TrainResult",
+    "TrlReward",
+    "load_config",
+    "to_trl",
+    "to_trl_async",
+    "train",
+]

@@ -84,7 +84,9 @@ class GRPOSettings(_Section):
     num_generations: int = Field(4, ge=2, description="completions sampled per prompt (the GRPO group)")
     batch_size: int = Field(8, ge=1, description="completions per device per step; a multiple of num_generations")
     gradient_accumulation_steps: int = Field(1, ge=1)
-    learning_rate: float = Field(2e-4, gt=0, description="high for LoRA on a tiny model; use ~1e-5 for full fine-tuning")
+    learning_rate: float = Field(
+        2e-4, gt=0, description="high for LoRA on a tiny model; use ~1e-5 for full fine-tuning"
+    )
     lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
     max_completion_length: int = Field(48, ge=1)
     beta: float = Field(0.0, ge=0, description="KL coefficient; 0 skips the reference model")
@@ -209,7 +211,9 @@ def read_config_file(path: str) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
     except (ValueError, Exception) as exc:  # yaml.YAMLError and json.JSONDecodeError
-        raise SpecError(f"--config: {path!r} is not valid {'JSON' if file.suffix == '.json' else 'YAML'} ({exc})") from None
+        raise SpecError(
+            f"--config: {path!r} is not valid {'JSON' if file.suffix == '.json' else 'YAML'} ({exc})"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -95,10 +95,14 @@ def load_datasets(config: TrainConfig) -> tuple[Any, Any | None]:
         data = data[ds.split]
     if ds.prompt_column != "prompt":
         if ds.prompt_column not in data.column_names:
-            raise SpecError(f"dataset.prompt_column {ds.prompt_column!r} is not a column of {ds.path!r}: {data.column_names}")
+            raise SpecError(
+                f"dataset.prompt_column {ds.prompt_column!r} is not a column of {ds.path!r}: {data.column_names}"
+            )
         data = data.rename_column(ds.prompt_column, "prompt")
     if "prompt" not in data.column_names:
-        raise SpecError(f"dataset {ds.path!r} has no 'prompt' column (columns: {data.column_names}); set dataset.prompt_column")
+        raise SpecError(
+            f"dataset {ds.path!r} has no 'prompt' column (columns: {data.column_names}); set dataset.prompt_column"
+        )
     return data, None
 
 
@@ -287,7 +291,12 @@ def plot_curve(rows: list[dict[str, Any]], reward_name: str, path: Path) -> Path
         return None
     prefix = f"rewards/{reward_name}/"
     part_keys = sorted(
-        {k for r in rows for k in r if k.startswith(prefix) and k.endswith("/mean") and k != f"{prefix}mean" and "/status/" not in k}
+        {
+            k
+            for r in rows
+            for k in r
+            if k.startswith(prefix) and k.endswith("/mean") and k != f"{prefix}mean" and "/status/" not in k
+        }
     )
     fig, ax = plt.subplots(figsize=(8, 4.5))
     steps = [r["step"] for r in rows]

@@ -52,7 +52,10 @@ STANDARD_STATUSES = (
 
 
 def samples_from_trl(
-    prompts: Sequence[Any] | None, completions: Sequence[Any], completion_ids: Sequence[Any] | None, columns: dict[str, Any]
+    prompts: Sequence[Any] | None,
+    completions: Sequence[Any],
+    completion_ids: Sequence[Any] | None,
+    columns: dict[str, Any],
 ) -> list[Sample]:
     """One Sample per completion from TRL's keyword call (columns are lists aligned with completions)."""
     n = len(completions)
@@ -286,4 +289,6 @@ def to_trl_async(
     >>> asyncio.run(fn(prompts=["q"], completions=["4"], answer=["4"]))
     [1.0]
     """
-    return AsyncTrlReward(as_reward(reward, what="to_trl_async()"), name, workers=workers, timeout=timeout, log_parts=log_parts)
+    return AsyncTrlReward(
+        as_reward(reward, what="to_trl_async()"), name, workers=workers, timeout=timeout, log_parts=log_parts
+    )

@@ -71,7 +71,9 @@ def test_bad_values_name_the_field(override, message):
 
 def test_file_then_flags_then_overrides(tmp_path):
     yaml_file = tmp_path / "run.yaml"
-    yaml_file.write_text("name: fromfile\ngrpo:\n  steps: 7\n  beta: 0.04\nlora:\n  r: 4\nrewards: [exact, {spec: math, weight: 2}]\n")
+    yaml_file.write_text(
+        "name: fromfile\ngrpo:\n  steps: 7\n  beta: 0.04\nlora:\n  r: 4\nrewards: [exact, {spec: math, weight: 2}]\n"
+    )
     c = load_config(str(yaml_file), ["lora.r=8"], **{"grpo.steps": 9})
     assert (c.name, c.grpo.steps, c.grpo.beta, c.lora.r) == ("fromfile", 9, 0.04, 8)
     assert [(r.spec, r.weight) for r in c.rewards] == [("exact", 1.0), ("math", 2.0)]
