@@ -111,7 +111,11 @@ def _answer_tag(text: str) -> str | None:
     if found is None:
         return None
     inner = found.group(1).strip()
-    return _clean_capture(inner) if inner else None
+    if not inner:
+        return None
+    if last_boxed(inner) is None and (said := _answer_is(inner)):  # <answer>The answer is 5.</answer>
+        return said
+    return _clean_capture(inner)
 
 
 def _answer_is(text: str) -> str | None:

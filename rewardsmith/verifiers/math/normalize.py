@@ -54,17 +54,23 @@ _DROP = re.compile(
 _FRAC_ALIASES = re.compile(r"\\(?:dfrac|tfrac|cfrac)(?![a-zA-Z])")
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree(?![a-zA-Z])|\^\s*\{\s*o\s*\}")
 _UNITS = (
-    "cm|mm|km|m|meters?|metres?|centimeters?|millimeters?|kilometers?|in|inch|inches|ft|feet|foot|yards?|yd|miles?|mi"
-    "|g|kg|grams?|kilograms?|mg|lbs?|pounds?|ounces?|oz|tons?"
-    "|s|sec|secs|seconds?|min|mins|minutes?|h|hr|hrs|hours?|days?|weeks?|months?|years?"
-    "|l|ml|liters?|litres?|gallons?|cups?|mph|kph"
+    "cm|mm|km|meters?|metres?|centimeters?|millimeters?|kilometers?|in|inch|inches|ft|feet|foot|yards?|yd|miles?|mi"
+    "|kg|grams?|kilograms?|mg|lbs?|pounds?|ounces?|oz|tons?"
+    "|sec|secs|seconds?|min|mins|minutes?|hr|hrs|hours?|days?|weeks?|months?|years?"
+    "|ml|liters?|litres?|gallons?|cups?|mph|kph"
     "|dollars?|cents?|euros?|units?|square|sq|cubic|degrees?|radians?|points?|people|persons?|students?|apples?|marbles?"
-    "|cookies?|books?|pages?|boxes|balls?|cars?|times|ways|numbers?|items?|pieces?|percent"
+    "|cookies?|books?|pages?|boxes|balls?|cars?|times|ways|numbers?|items?|pieces?|percent|per"
 )
 _TRAILING_UNIT = re.compile(rf"(?<=[\d}}).\s])\s*(?:(?:{_UNITS})(?:\s*\^\s*\{{?[23]\}}?)?\s*)+$", re.IGNORECASE)
+# one-letter units (m, s, h, g, l) only after a plain number: in "\pi r^2 h" the h is a variable
+_LETTER_UNIT = re.compile(r"^(-?[\d.,]+)\s*[mshgl](?:\s*\^\s*\{?[23]\}?)?$")
+# \text{ of the pizza} after some maths is words, not maths: dropped (a whole-answer \text{Tuesday} stays)
+_TEXT_WORDS = re.compile(
+    r"(?<=\S)\s*\\(?:text|textrm|mbox|mathrm|textit)\s*\{\s*[A-Za-z][A-Za-z.\s]*[A-Za-z.]\s*\}(?:\s*\^\s*\{?[23]\}?)?"
+)
 _GROUPED = re.compile(r"^-?\d{1,3}(?:(?:,|\{,\})\d{3})+(?:\.\d+)?$|^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
-_MIXED_LATEX = re.compile(r"^(-?)(\d+)\s*\\frac\s*\{(\d+)\}\s*\{(\d+)\}$|^(-?)(\d+)\s*\\frac(\d)(\d)$")
-_MIXED_PLAIN = re.compile(r"^(-?)(\d+)\s+(\d+)\s*/\s*(\d+)$")
+_MIXED_LATEX = re.compile(r"^(-?)(\d+)\s*\\frac\s*\{(\d+)\}\s*\{(\d+)\}(%?)$|^(-?)(\d+)\s*\\frac(\d)(\d)(%?)$")
+_MIXED_PLAIN = re.compile(r"^(-?)(\d+)\s+(\d+)\s*/\s*(\d+)(%?)$")
 _IN_PREFIX = re.compile(r"^\s*[a-zA-Z](?:_\{?\w+\}?)?\s*\\in\s*|^\s*[a-zA-Z]\s*\(\s*[a-zA-Z]\s*\)\s*=\s*")
 _CONJUNCTION = re.compile(r"\s+(?:and|or)\s+|\s*,\s*(?:and|or)\s+", re.IGNORECASE)
 _DELIMS = re.compile(r"^\$\$(.*)\$\$$|^\$(.*)\$$|^\\\((.*)\\\)$|^\\\[(.*)\\\]$", re.DOTALL)
@@ -110,6 +116,15 @@ def strip_delimiters(text: str) -> str:
     return text.strip()
 
 
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+
+
 def normalize(answer: str) -> str:
     """Clean an answer string for the parser (see the module docstring for every rule).
 
@@ -127,6 +142,8 @@ def normalize(answer: str) -> str:
     text = _DROP.sub(" ", text)
     text = _FRAC_ALIASES.sub("\\\\frac", text)
     text = re.sub(r"\\(?:dbinom|tbinom)(?![a-zA-Z])", r"\\binom", text)
+    text = re.sub(r"\\(?:text|mbox|textrm)\s*\{\s*(?:and|or)\s*\}", ", ", text)
+    text = _TEXT_WORDS.sub(" ", text)
     text = _unwrap(text, _WRAPPERS)
     text = _DEGREES.sub(" ", text)
     text = text.replace("\\", "\\").strip()
@@ -134,17 +151,20 @@ def normalize(answer: str) -> str:
     text = _IN_PREFIX.sub("", text)
     text = _CONJUNCTION.sub(", ", text)
     text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"(?<!\.)[.;,]+$|^[.;,]+", "", text).strip()  # trailing sentence punctuation
+    text = re.sub(r"(?<!\.)[.;,]+$|^[;,]+|^\.(?!\d)", "", text).strip()  # sentence punctuation
     for _ in range(3):
         stripped = _TRAILING_UNIT.sub("", text).strip()
         if stripped == text or not stripped:
             break
         text = stripped
+    text = _LETTER_UNIT.sub(r"\1", text)
+    if text.lower() in _NUMBER_WORDS:  # a whole answer "five" is 5 (only whole answers: "one" in a sentence is not)
+        text = _NUMBER_WORDS[text.lower()]
     if _GROUPED.match(text):
         text = text.replace("{,}", "").replace(",", "").replace(" ", "")
     m = _MIXED_LATEX.match(text) or _MIXED_PLAIN.match(text)
     if m:
-        sign, whole, num, den = [g for g in m.groups() if g is not None]
+        sign, whole, num, den, pct = [g for g in m.groups() if g is not None]
         if int(num) < int(den):
-            text = f"{sign}({whole}+\\frac{{{num}}}{{{den}}})"
+            text = f"{sign}({whole}+\\frac{{{num}}}{{{den}}}){pct}"
     return text.replace("{,}", ",")

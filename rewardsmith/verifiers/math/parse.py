@@ -205,6 +205,25 @@ _MULOPS = {"*", "\\cdot", "\\times", "\\ast"}
 _DIVOPS = {"/", "\\div"}
 _MATRIX_ENVS = {"pmatrix", "bmatrix", "Bmatrix", "matrix", "smallmatrix", "array", "vmatrix"}
 _E, _I = sp.E, sp.I
+#: the sign of `\\pm` while parsing: `a \\pm b` is a + PM*b, later the two answers PM = 1, -1
+PM = sp.Symbol("PLUSMINUS")
+
+
+def expand_pm(value: MathValue) -> MathValue:
+    """Replace a scalar holding `\\pm` by the set of its two answers (also inside containers)."""
+    if value.kind == "scalar" and value.expr is not None and PM in value.expr.free_symbols:
+        if value.huge:
+            raise ParseFailure("\\pm in an unevaluated expression")
+        return MathValue("set", items=(scalar(value.expr.subs(PM, 1)), scalar(value.expr.subs(PM, -1))))
+    if value.kind in ("list", "set", "tuple") and any(v.kind == "scalar" for v in value.items):
+        items = []
+        for v in value.items:
+            e = expand_pm(v)
+            items.extend(e.items if e.kind == "set" and v.kind == "scalar" and e is not v else [e])
+        return MathValue(value.kind, items=tuple(items))
+    if value.kind == "rel":
+        return MathValue("rel", items=tuple(expand_pm(v) for v in value.items), ops=value.ops)
+    return value
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -309,7 +328,7 @@ class _Parser:
         value = self.top()
         if self.peek()[0] != "end":
             raise ParseFailure(f"unexpected {self.peek()[1]!r}")
-        return value
+        return expand_pm(value)
 
     def top(self) -> MathValue:
         items = [self.relation()]
@@ -432,43 +451,26 @@ class _Parser:
         return value.expr
 
     def additive(self) -> MathValue:
-        """Sums; `a \\pm b` becomes the set {a + b, a - b}."""
+        """Sums; `\\pm` is a placeholder sign, expanded to two answers by `expand_pm`."""
         first = self.unary()
-        terms, pm, percent = first.expr, None, first.percent
-        decimals = first.decimals
+        terms, percent, decimals = first.expr, first.percent, first.decimals
         while self.at("+", "-", "\\pm", "\\mp"):
             op = self.take()[1]
             rhs = self.unary().expr
             decimals, percent = None, False
-            if op in ("\\pm", "\\mp"):
-                pm = (terms, rhs) if pm is None else pm
-                if pm is not None and pm[0] is not terms:
-                    raise ParseFailure("more than one \\pm")
-                continue
-            if pm is not None:
-                pm = (self.binop("+", pm[0], rhs if op == "+" else -rhs), pm[1])
-                terms = pm[0]
-                continue
-            terms = self.binop("+", terms, rhs if op == "+" else self.binop("*", sp.Integer(-1), rhs))
-        if pm is not None:
-            base, delta = pm
-            return MathValue("set", items=(scalar(base + delta), scalar(base - delta)))
-        huge = self.is_huge(terms)
-        return scalar(terms, decimals=decimals, percent=percent, huge=huge)
+            sign = {"+": sp.Integer(1), "-": sp.Integer(-1), "\\pm": PM, "\\mp": -PM}[op]
+            terms = self.binop("+", terms, rhs if op == "+" else self.binop("*", sign, rhs))
+        return scalar(terms, decimals=decimals, percent=percent, huge=self.is_huge(terms))
 
     def unary(self) -> MathValue:
-        if self.at("-"):
-            self.take()
+        if self.at("-", "\\pm", "\\mp"):
+            sign = {"-": sp.Integer(-1), "\\pm": PM, "\\mp": -PM}[self.take()[1]]
             inner = self.unary()
-            expr = self.binop("*", sp.Integer(-1), inner.expr)
+            expr = self.binop("*", sign, inner.expr)
             return scalar(expr, decimals=inner.decimals, percent=inner.percent)
         if self.at("+"):
             self.take()
             return self.unary()
-        if self.at("\\pm", "\\mp"):
-            self.take()
-            inner = self.unary()
-            return MathValue("set", items=(scalar(inner.expr), scalar(-inner.expr)))
         return self.product()
 
     _STARTS = {"num", "letter", "name"}
@@ -755,8 +757,9 @@ def parse_answer(answer: str, guards: GuardConfig = GuardConfig()) -> MathValue:
 
 
 def choice_letter(answer: str) -> str | None:
-    """The letter of a multiple-choice answer: "(B)", "B", "b)", "\\text{(B)}", "Option B"."""
+    """The letter of a multiple-choice answer: "(B)", "B", "b)", "\\text{(B)}", "Option B", "(E) 12"."""
     text = normalize(answer)
     text = re.sub(r"^(?:option|choice|answer)\s*:?\s*", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^(\([A-J]\))\s+\S.*$", r"\1", text)  # "(E) 12": the letter, then the option's text
     m = _CHOICE.match(text.strip().rstrip(")").strip() + (")" if text.strip().endswith(")") else ""))
     return m.group(1).upper() if m else None
