@@ -169,6 +169,29 @@ def test_disk_filler_is_stopped_and_removed(sandboxed):
     assert "SIGXFSZ" in s.details["exit"] or "File too large" in s.reason
 
 
+@pytest.mark.parametrize("mode", ["sandboxed", "degraded"])
+def test_deep_and_wide_trees_are_removed(mode, request):
+    """Deeper than PATH_MAX and thousands of files: cleanup must neither fail nor linger."""
+    code = """
+    import os
+    top = os.getcwd()
+    print(top)
+    for i in range(500):
+        open(f"f{i}", "w").close()
+    for _ in range(40):  # 40 x 200 characters: deeper than PATH_MAX
+        os.mkdir("d" * 200)
+        os.chdir("d" * 200)
+    os.chmod(".", 0)
+    def f():
+        return 1
+    """
+    s = attack(request.getfixturevalue(mode), code, "assert f() == 1")
+    assert s.value == 1.0, s.reason
+    top = s.details["stdout_tail"].strip()
+    assert top and not (mode == "degraded" and os.path.exists(top))
+    assert "workdirs_left_behind" not in s.details["isolation"]
+
+
 def test_files_written_outside_the_work_dir_do_not_survive(sandboxed):
     name = f"rs-attack-{uuid.uuid4().hex}"
     targets = [f"/tmp/{name}", f"/var/tmp/{name}", f"/dev/shm/{name}", f"/root/{name}", f"{os.getcwd()}/{name}"]

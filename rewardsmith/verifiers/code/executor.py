@@ -278,6 +278,9 @@ class LocalExecutor:
                 pool.release(z, broken=True)
                 last = str(exc)
                 continue
+            except BaseException:  # e.g. KeyboardInterrupt mid-job: the zygote is in an unknown state
+                pool.release(z, broken=True)
+                raise
             pool.release(z)
             if reply[0] != "ok":
                 return ProgramResult([], infra_error=f"sandbox supervisor error: {reply[1]}", isolation=z.report)
@@ -300,19 +303,16 @@ class LocalExecutor:
     ) -> list[ProgramResult]:
         """Run programs concurrently (threads each driving one zygote); results in input order."""
         workers = max(1, min(workers or cpu_count(), len(programs) or 1, ZygotePool.MAX))
-        if workers == 1 or len(programs) <= 1:
-            out = []
-            for p in programs:
-                out.append(self.run(p))
-                if on_result:
-                    on_result()
-            return out
-
         def one(p: Program) -> ProgramResult:
-            r = self.run(p)
+            try:
+                r = self.run(p)
+            except Exception as exc:  # a bug of ours must not sink the whole batch
+                r = ProgramResult([], infra_error=f"executor error: {type(exc).__name__}: {exc}")
             if on_result:
                 on_result()
             return r
 
+        if workers == 1:
+            return [one(p) for p in programs]
         with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="rewardsmith-sandbox") as ex:
             return list(ex.map(one, programs))

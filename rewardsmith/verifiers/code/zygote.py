@@ -337,14 +337,17 @@ class Zygote:
         }
 
     def _clean(self, workdir: str, stdin_path: str | None) -> None:
+        for d in self.private_dirs:
+            sandbox.renew_tmpfs(d)
+        if not self.own_tmp:  # the work dir and the stdin file lived in the private /tmp
+            return
         if stdin_path:
             try:
                 os.unlink(stdin_path)
             except OSError:
                 pass
-        sandbox.wipe(workdir, keep_root=False)
-        for d in self.private_dirs:
-            sandbox.wipe(d, keep_root=True)
+        if not sandbox.wipe(workdir, keep_root=False):
+            self.report["workdirs_left_behind"] = self.report.get("workdirs_left_behind", 0) + 1
 
     def close(self) -> None:
         if self.own_tmp:
