@@ -52,12 +52,18 @@ def zygote_leftovers(isolation: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sandboxed():
-    return code_tests(timeout=2)
+    # generous: attacks that are not about time must not time out on a loaded CI machine
+    return code_tests(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def looping():
+    return code_tests(timeout=1.5)
 
 
 @pytest.fixture(scope="module")
 def degraded():
-    return code_tests(timeout=2, isolation="none")
+    return code_tests(timeout=10, isolation="none")
 
 
 def attack(reward, code: str, tests, *, mark: str | None = None, **extra):
@@ -79,16 +85,16 @@ def attack(reward, code: str, tests, *, mark: str | None = None, **extra):
     return score
 
 
-def test_infinite_loop_times_out(sandboxed):
+def test_infinite_loop_times_out(looping):
     t = time.monotonic()
-    s = attack(sandboxed, "def f():\n    while True:\n        pass", "assert f() == 1")
+    s = attack(looping, "def f():\n    while True:\n        pass", "assert f() == 1")
     assert s.value == 0.0 and s.status == "timeout"
     assert time.monotonic() - t < 10
 
 
-def test_sigterm_ignored_still_killed(sandboxed):
+def test_sigterm_ignored_still_killed(looping):
     code = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass"
-    s = attack(sandboxed, code, "assert True")
+    s = attack(looping, code, "assert True")
     assert s.value == 0.0 and s.status == "timeout"
 
 
@@ -287,7 +293,7 @@ def test_killing_the_parent_fails_and_harms_nothing(sandboxed):
         return 1
     """
     s = attack(sandboxed, code, "assert f() == 1")
-    assert s.value in (0.0, 1.0)  # kill(0) may take the run itself down; nothing else dies
+    assert s.value == 1.0  # its legitimate value: every kill failed (PID 1 of its namespace, uid 65534)
     assert all(psutil.pid_exists(p) for p in zygote_pids)
 
 
@@ -365,14 +371,14 @@ def test_always_equal_objects_fail(sandboxed, tests_kind):
     assert "NotPlainData" in s.reason or "not plain data" in s.reason
 
 
-def test_recursion_bomb(sandboxed):
+def test_recursion_bomb(looping):
     code = """
     import sys
     sys.setrecursionlimit(10 ** 7)
     def f(n=0):
         return f(n + 1)
     """
-    s = attack(sandboxed, code, "assert f() == 1")
+    s = attack(looping, code, "assert f() == 1")
     assert s.value == 0.0 and s.status in ("runtime_error", "timeout")
 
 
@@ -403,3 +409,22 @@ def test_syntax_error(sandboxed):
 def test_missing_import(sandboxed):
     s = attack(sandboxed, "import surely_not_a_module_xyz\ndef f():\n    return 1", "assert f() == 1")
     assert s.value == 0.0 and "ModuleNotFoundError" in s.reason
+
+
+def test_metaclass_and_patched_type_do_not_fool_the_guard(sandboxed):
+    code = """
+    import builtins
+    class Meta(type):
+        def __eq__(cls, other):
+            return True
+        __hash__ = type.__hash__
+    class Evil(metaclass=Meta):
+        def __eq__(self, other):
+            return True
+    def f():
+        builtins.type = lambda x: int
+        return Evil()
+    """
+    for tests, extra in (("assert f() == 3", {}), ([{"args": [], "expected": 3}], {"entry_point": "f"})):
+        s = attack(sandboxed, code, tests, **extra)
+        assert s.value == 0.0 and "not plain data" in s.reason, s.reason

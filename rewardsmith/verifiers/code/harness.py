@@ -35,11 +35,24 @@ from typing import Any
 RESULT_FD = 3
 _PRISTINE_BUILTINS = dict(builtins.__dict__)
 _write, _perf = os.write, time.perf_counter
-_PLAIN_SCALARS = (int, float, complex, str, bytes, bool, type(None))
 
 
 class NotPlainData(TypeError):
     """A solution function returned an object that is not plain data (AlwaysEqual guard)."""
+
+
+# Everything the checks below use is bound here, at import time, by identity: a solution may
+# patch `builtins.type`, or define a metaclass whose `__eq__` says every class is `int`.
+_type, _id, _repr_int, _repr_float, _hex = type, id, int.__repr__, float.__repr__, bytes.hex
+_dict_items = dict.items
+_bool, _int, _float, _complex, _str, _bytes = bool, int, float, complex, str, bytes
+_SCALAR_IDS = frozenset(map(id, (int, float, complex, str, bytes, bool, type(None))))
+_TAGS = {id(list): "l", id(tuple): "t", id(set): "S", id(frozenset): "S"}
+_DICT_ID = id(dict)
+
+
+def _not_plain(t: Any) -> NotPlainData:
+    return NotPlainData(f"returned a {t.__module__}.{t.__qualname__}, not plain data (int, float, str, list, dict, ...)")
 
 
 def check_plain(value: Any, depth: int = 0) -> None:
@@ -47,48 +60,48 @@ def check_plain(value: Any, depth: int = 0) -> None:
 
     Exact types, not isinstance: a subclass of int or str can override `__eq__`.
     """
-    t = type(value)
-    if t in _PLAIN_SCALARS:
+    tid = _id(_type(value))
+    if tid in _SCALAR_IDS:
         return
     if depth > 100:
         raise NotPlainData("value nested more than 100 levels deep")
-    if t in (list, tuple, set, frozenset):
+    if tid in _TAGS:
         for v in value:
             check_plain(v, depth + 1)
         return
-    if t is dict:
-        for k, v in dict.items(value):
+    if tid == _DICT_ID:
+        for k, v in _dict_items(value):
             check_plain(k, depth + 1)
             check_plain(v, depth + 1)
         return
-    raise NotPlainData(f"returned a {t.__module__}.{t.__qualname__}, not plain data (int, float, str, list, dict, ...)")
+    raise _not_plain(_type(value))
 
 
 def encode(value: Any, depth: int = 0) -> Any:
     """Tagged JSON for plain data, decoded by `tests_formats.decode` on the trusted side."""
-    t = type(value)
+    t = _type(value)
     if depth > 100:
         raise NotPlainData("value nested more than 100 levels deep")
-    if t is bool:
-        return ["b", value]
-    if t is int:
-        return ["i", int.__repr__(value)]
-    if t is float:
-        return ["f", float.__repr__(value)]
-    if t is complex:
-        return ["c", [float.__repr__(value.real), float.__repr__(value.imag)]]
-    if t is str:
+    if t is _bool:
+        return ["b", value is True]
+    if t is _int:
+        return ["i", _repr_int(value)]
+    if t is _float:
+        return ["f", _repr_float(value)]
+    if t is _complex:
+        return ["c", [_repr_float(value.real), _repr_float(value.imag)]]
+    if t is _str:
         return ["s", value]
-    if t is bytes:
-        return ["y", bytes.hex(value)]
+    if t is _bytes:
+        return ["y", _hex(value)]
     if value is None:
         return ["n"]
-    if t in (list, tuple, set, frozenset):
-        tag = {list: "l", tuple: "t", set: "S", frozenset: "S"}[t]
+    tag = _TAGS.get(_id(t))
+    if tag is not None:
         return [tag, [encode(v, depth + 1) for v in value]]
-    if t is dict:
-        return ["d", [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]]
-    raise NotPlainData(f"returned a {t.__module__}.{t.__qualname__}, not plain data (int, float, str, list, dict, ...)")
+    if _id(t) == _DICT_ID:
+        return ["d", [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in _dict_items(value)]]
+    raise _not_plain(t)
 
 
 def _reporter(nonce: str):
@@ -159,12 +172,15 @@ def run(spec: dict[str, Any]) -> None:
     os._exit(0)
 
 
+_dict_clear, _dict_update = dict.clear, dict.update
+
+
 def _restore_builtins() -> None:
-    """Undo whatever the solution did to the builtins module (harness code uses it too)."""
+    """Undo whatever the solution did to the builtins module (harness code uses it too).
+    Unconditionally: comparing first would call `__eq__` of whatever the solution put there."""
     current = builtins.__dict__
-    if current != _PRISTINE_BUILTINS:
-        dict.clear(current)
-        dict.update(current, _PRISTINE_BUILTINS)
+    _dict_clear(current)
+    _dict_update(current, _PRISTINE_BUILTINS)
 
 
 def _load(spec: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str, int]:
