@@ -15,8 +15,8 @@ from rewardsmith.verifiers.math.equivalence import Verdict, equivalent
 from rewardsmith.verifiers.math.extract import Extraction, extract_answer
 from rewardsmith.verifiers.math.normalize import normalize
 from rewardsmith.verifiers.math.parse import MathValue, parse_answer
+from rewardsmith.verifiers.math.pipeline import Check, is_equivalent, verify
 from rewardsmith.verifiers.math.reward import MathVerifier, math_answer, math_equal, reference_answer
-from rewardsmith.verifiers.math.verify import Check, is_equivalent, verify
 
 __all__ = [
     "Check",

@@ -26,7 +26,7 @@ _MAX_ANSWER_CHARS = 1000  # an "answer" captured after a marker is cut here
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _ANSWER_IS = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*(?:is\s*:?|:|=)\s*",
+    r"(?:final\s+answer|the\s+answer|answer)\s*\**\s*(?:is\s*:?|:|=)\s*",
     re.IGNORECASE,
 )
 _GSM8K = re.compile(r"####[ \t]*")
@@ -122,10 +122,10 @@ def _answer_is(text: str) -> str | None:
     last = _last(_ANSWER_IS, text)
     if last is None:
         return None
-    line = text[last.end() :].split("\n", 1)[0]
-    if not line.strip():  # "Final answer:\n42"
-        rest = text[last.end() :].lstrip("\n")
-        line = rest.split("\n", 1)[0]
+    rest = text[last.end() : last.end() + _MAX_ANSWER_CHARS].lstrip("*_ \t")
+    line = rest.split("\n", 1)[0]
+    if not line.strip():  # "**Final Answer:**\n14"
+        line = rest.lstrip("\n").split("\n", 1)[0]
     got = _clean_capture(line)
     return got or None
 

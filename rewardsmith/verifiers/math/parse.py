@@ -287,6 +287,12 @@ class _Parser:
     def is_huge(self, *xs: Any) -> bool:
         return any(x in self.huge for x in xs if isinstance(x, sp.Basic))
 
+    def small(self, x: Any) -> Any:
+        """`x`, or ParseFailure when a function of it would evaluate a guarded huge number."""
+        if self.is_huge(x):
+            raise ParseFailure("a function of an unevaluably large number")
+        return x
+
     def mark(self, x: Any) -> Any:
         self.huge.add(x)
         return x
@@ -306,18 +312,23 @@ class _Parser:
         return a / b
 
     def power(self, base: Any, exp: Any) -> Any:
-        if self.is_huge(base, exp):
+        if self.is_huge(exp):  # 10^{10^{10^{10}}}: even its number of digits has 10^10 digits
+            raise ParseFailure("a power with an unevaluably large exponent")
+        if self.is_huge(base):
             return self.mark(sp.Pow(base, exp, evaluate=False))
         if isinstance(exp, sp.Number) and isinstance(base, sp.Number) and not base.is_zero:
-            size = abs(float(exp)) * max(math.log10(abs(float(sp.Abs(p)) or 1) + 1) for p in sp.fraction(base))
+            bits = max(int(p).bit_length() for p in sp.fraction(base)) if base.is_Rational else 1100
+            size = abs(float(exp)) * max(1.0, bits * math.log10(2))
             if size > self.g.max_digits:
                 return self.mark(sp.Pow(base, exp, evaluate=False))
-        if isinstance(exp, sp.Number) and abs(exp) > 10**6 and base.free_symbols:
-            return self.mark(sp.Pow(base, exp, evaluate=False))
+        if isinstance(exp, sp.Number) and abs(exp) > 1000 and not isinstance(base, sp.Number):
+            return self.mark(sp.Pow(base, exp, evaluate=False))  # (sqrt 2)^(10^10) would be computed
         return base**exp
 
     def factorial(self, x: Any) -> Any:
-        if self.is_huge(x) or (isinstance(x, sp.Integer) and x > self.g.max_factorial):
+        if self.is_huge(x):
+            raise ParseFailure("the factorial of an unevaluably large number")
+        if isinstance(x, sp.Integer) and x > self.g.max_factorial:
             return self.mark(sp.factorial(x, evaluate=False))
         if isinstance(x, sp.Number) and not x.is_integer:
             return sp.gamma(x + 1)
@@ -616,7 +627,7 @@ class _Parser:
             if text == "|":
                 inner = self.additive()
                 self.expect("|")
-                return scalar(sp.Abs(inner.expr))
+                return scalar(sp.Abs(self.small(inner.expr)))
             raise ParseFailure(f"unexpected {text!r}")
         if kind == "cmd":
             return self.command(text)
@@ -675,10 +686,14 @@ class _Parser:
             self.take()
             base = self.group()
         arg = self.call_arg()
+        if self.is_huge(arg):  # sin(10^{10^{10}}) needs 10^10 digits of pi
+            raise ParseFailure(f"{name} of an unevaluably large number")
         if name == "log" and base is not None:
             out = sp.log(arg, base)
         elif name == "exp":
             out = self.power(_E, arg)
+        elif name == "sqrt":
+            out = self.power(arg, sp.Rational(1, 2))
         else:
             out = _FUNCS[name](arg)
         return out if power is None else self.power(out, power)
@@ -691,7 +706,7 @@ class _Parser:
             return scalar(self.binop("/", num, den))
         if name == "binom":
             n, k = self.group(), self.group()
-            return scalar(sp.binomial(n, k))
+            return scalar(sp.binomial(self.small(n), self.small(k)))
         if name == "sqrt":
             index = None
             if self.at("["):
@@ -699,7 +714,7 @@ class _Parser:
                 index = self.additive().expr
                 self.expect("]")
             arg = self.group()
-            return scalar(sp.sqrt(arg) if index is None else self.power(arg, 1 / index))
+            return scalar(self.power(arg, sp.Rational(1, 2) if index is None else 1 / index))
         if name in ("pi",):
             return scalar(sp.pi)
         if name == "infty":
@@ -713,13 +728,13 @@ class _Parser:
         if name in ("lfloor", "lceil"):
             inner = self.additive()
             self.expect("\\rfloor" if name == "lfloor" else "\\rceil")
-            return scalar((sp.floor if name == "lfloor" else sp.ceiling)(inner.expr))
+            return scalar((sp.floor if name == "lfloor" else sp.ceiling)(self.small(inner.expr)))
         if name in ("|", "vert", "lvert", "mid"):
             inner = self.additive()
             if not self.at("\\|", "\\vert", "\\rvert", "|", "\\mid"):
                 raise ParseFailure("unclosed absolute value")
             self.take()
-            return scalar(sp.Abs(inner.expr))
+            return scalar(sp.Abs(self.small(inner.expr)))
         raise ParseFailure(f"unsupported command {cmd}")
 
 
@@ -751,7 +766,15 @@ def parse_answer(answer: str, guards: GuardConfig = GuardConfig()) -> MathValue:
         if not tokens:
             return MathValue("text", text="")
         value = _Parser(tokens, guards).parse()
-    except (ParseFailure, RecursionError, TypeError, ValueError, ZeroDivisionError, AttributeError) as exc:
+    except (
+        ParseFailure,
+        RecursionError,
+        TypeError,
+        ValueError,
+        ZeroDivisionError,
+        AttributeError,
+        OverflowError,
+    ) as exc:
         return MathValue("text", text=text_form(text), ops=(str(exc)[:120],))
     return value
 

@@ -19,7 +19,7 @@ from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.verifiers.math.config import DEFAULT_PRIORITY, EquivalenceConfig, ExtractionConfig
 from rewardsmith.verifiers.math.extract import Extraction, extract_answer
-from rewardsmith.verifiers.math.verify import Check, verify
+from rewardsmith.verifiers.math.pipeline import Check, verify
 
 _GOLD_MARKERS = re.compile(r"\\boxed|\\fbox|####|<answer>")
 _GOLD_EXTRACTION = ExtractionConfig(priority=("boxed", "answer_tag", "gsm8k"), bare=False)

@@ -1,0 +1,102 @@
+"""Stage 1 of the math verifier: finding the final answer in a completion."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewardsmith.core.errors import SpecError
+from rewardsmith.verifiers.math import ExtractionConfig, extract_answer
+from rewardsmith.verifiers.math.extract import last_boxed, matching_brace
+
+
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        (r"so \boxed{42}.", "42"),
+        (r"first \boxed{41}, then \boxed{42}", "42"),
+        (r"\boxed{\frac{\sqrt{3}}{2}}", r"\frac{\sqrt{3}}{2}"),
+        (r"\boxed{\left(1, \frac{1}{2}\right)} done", r"\left(1, \frac{1}{2}\right)"),
+        (r"\fbox{7}", "7"),
+        (r"the result is \boxed 5.", "5"),
+        (r"\boxed{\{1, 2\}}", r"\{1, 2\}"),  # escaped braces do not end the box
+        (r"\boxed{ 3 }", "3"),
+    ],
+)
+def test_last_boxed(text, answer):
+    assert last_boxed(text) == answer
+
+
+def test_unclosed_last_box_falls_back_to_an_earlier_one():
+    assert last_boxed(r"\boxed{1} and then \boxed{2") == "1"
+    assert last_boxed(r"\boxed{") is None
+    assert matching_brace("{a{b}c}", 0) == 6
+
+
+@pytest.mark.parametrize(
+    "text, answer, rule",
+    [
+        ("<think>16+1</think><answer>17</answer>", "17", "answer_tag"),
+        ("<answer>\n17\n</answer>", "17", "answer_tag"),
+        ("<answer>The answer is 17.</answer>", "17", "answer_tag"),
+        (r"<answer>so \boxed{3}</answer>", "3", "boxed"),
+        ("We add them. The answer is 17.", "17", "answer_is"),
+        (r"Dividing, the answer is $\frac{3}{4}$.", r"\frac{3}{4}", "answer_is"),
+        ("Final Answer: The final answer is $12$. I hope it is correct.", "12", "answer_is"),
+        ("**Final Answer:**\n14", "14", "answer_is"),
+        ("Answer: (B)", "(B)", "answer_is"),
+        ("Natalia sold 72 clips.\n#### 72", "72", "gsm8k"),
+        ("#### 1,000\n", "1,000", "gsm8k"),
+        ("42", "42", "bare"),
+        (r"$\frac{1}{2}$", r"\frac{1}{2}", "bare"),
+    ],
+)
+def test_rules(text, answer, rule):
+    found = extract_answer(text)
+    assert found is not None
+    assert (found.answer, found.rule) == (answer, rule)
+
+
+def test_nothing_found_is_none_not_an_error():
+    assert extract_answer("I could not solve this.\nSorry about that.") is None
+    assert extract_answer("") is None
+    assert extract_answer(r"\boxed{}") is None or extract_answer(r"\boxed{}").rule == "bare"
+
+
+def test_answer_word_alone_is_not_a_marker():
+    # "answer" without "is"/":" must not capture the rest of the sentence
+    assert extract_answer("Let me answer this question carefully.\nIt is hard.") is None
+
+
+def test_last_number_is_opt_in():
+    text = "She had 3 apples and bought 5 more, so 8 in total.\nThat is all."
+    assert extract_answer(text) is None
+    found = extract_answer(text, ExtractionConfig(priority=("boxed", "last_number")))
+    assert found is not None and (found.answer, found.rule) == ("8", "last_number")
+
+
+def test_priority_is_configurable():
+    text = "#### 5\nbut also \\boxed{6}"
+    assert extract_answer(text).answer == "6"
+    assert extract_answer(text, ExtractionConfig(priority=("gsm8k", "boxed"))).answer == "5"
+    assert extract_answer(text, ExtractionConfig(priority="gsm8k,boxed")).answer == "5"
+
+
+def test_bare_answers_are_short_single_lines():
+    assert extract_answer("x" * 81) is None
+    assert extract_answer("1\n2") is None
+    assert extract_answer("12", ExtractionConfig(bare=False)) is None
+
+
+def test_bad_config_names_the_field():
+    with pytest.raises(SpecError, match="unknown rule"):
+        ExtractionConfig(priority=("boxed", "lastnumber"))
+    with pytest.raises(SpecError, match="nothing can ever be extracted"):
+        ExtractionConfig(priority=(), bare=False)
+
+
+def test_huge_completion_is_scanned_linearly():
+    text = "Let me think step by step. " * 4000 + r"So \boxed{9}." + " trailing" * 100
+    assert len(text) > 100_000
+    assert extract_answer(text).answer == "9"
+    braces = "{" * 50_000 + "x"  # never closed: no quadratic rescans, no recursion
+    assert last_boxed(r"\boxed" + braces) is None

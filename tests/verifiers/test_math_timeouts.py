@@ -1,0 +1,129 @@
+"""Nothing hangs: adversarial answers return within the limit, from threads and from asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+
+import psutil
+import pytest
+
+import rewardsmith
+from rewardsmith.verifiers.math import math_answer, math_equal
+from rewardsmith.verifiers.math import pipeline as verify_module
+
+LIMIT = 2.0
+ADVERSARIAL = [
+    r"10^{10^{10}}",
+    r"10^{10^{10^{10}}}",
+    r"2^{2^{2^{2^{2^{2}}}}}",
+    "9999!",
+    r"(10^{100})!",
+    r"\frac{1}{10^{10^{10}}}",
+    "{" * 5000 + "x" + "}" * 5000,
+    "(" * 5000 + "1",
+    r"\sqrt{" * 500 + "2" + "}" * 500,
+    "x^" * 2000 + "2",
+    r"\sin^2(10^{100}) + \cos^2(10^{100})",
+    "1e99999999",
+    "9" * 1999 + "!",
+    r"\left(" * 1000,
+    r"\sqrt{10^{10^{10}}}",
+    r"|10^{10^{10}}|",
+    r"(\sqrt{2})^{10^{10}}",
+    r"(x+1)^{1000}",
+    r"\sin(10^{10^{10}})",
+]
+
+
+@pytest.mark.parametrize("answer", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
+def test_adversarial_answers_return_in_time(answer):
+    reward = math_equal(timeout=LIMIT)
+    start = time.monotonic()
+    score = reward.score({"completion": answer, "answer": "2"})
+    assert time.monotonic() - start < LIMIT + 3
+    assert score.value == 0.0 and score.status in ("wrong", "timeout")
+
+
+def test_adversarial_completion_of_100kb():
+    text = ("Let me see. " + r"\boxed{" * 3 + "x^" * 50) * 1000 + r" so \boxed{10^{10^{10}}}"
+    assert len(text) > 100_000
+    start = time.monotonic()
+    score = math_answer(timeout=LIMIT).score({"completion": text, "answer": "1"})
+    assert time.monotonic() - start < LIMIT + 3
+    assert score.value == 0.0
+
+
+def _spin_in_c(*_args, **_kwargs):
+    re.fullmatch(r"(a|aa)+c", "a" * 64)  # one C call that never returns to Python
+
+
+@pytest.fixture
+def hanging_sympy(monkeypatch):
+    """Make the SymPy stage hang inside C code, where no signal or thread trick can stop it."""
+    monkeypatch.setattr(verify_module, "deep_check", _spin_in_c)
+
+
+def _check_timeout(score, elapsed):
+    assert score.status == "timeout" and score.value == 0.0, score
+    assert "ran past" in score.reason
+    assert elapsed < LIMIT + 3
+
+
+def _no_children_left():
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+SAMPLE = {"completion": r"\boxed{x^2+1}", "answer": "x^2+1+0*y"}
+
+
+def test_timeout_on_the_main_thread(hanging_sympy):
+    start = time.monotonic()
+    score = math_answer(timeout=LIMIT).score(SAMPLE)
+    _check_timeout(score, time.monotonic() - start)
+    assert _no_children_left()
+
+
+def test_timeout_from_a_thread(hanging_sympy):
+    out = {}
+
+    def run():
+        start = time.monotonic()
+        out["score"] = math_answer(timeout=LIMIT).score(SAMPLE)
+        out["elapsed"] = time.monotonic() - start
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(LIMIT + 10)
+    assert not t.is_alive()
+    _check_timeout(out["score"], out["elapsed"])
+
+
+async def test_timeout_from_asyncio(hanging_sympy):
+    reward = math_answer(timeout=LIMIT)
+    start = time.monotonic()
+    score = await reward.ascore(SAMPLE)
+    _check_timeout(score, time.monotonic() - start)
+    start = time.monotonic()
+    score = reward.score(SAMPLE)  # sync call with a running loop in this thread
+    _check_timeout(score, time.monotonic() - start)
+    start = time.monotonic()
+    scores = await asyncio.gather(reward.ascore(SAMPLE), reward.ascore({"completion": "#### 4", "answer": "4"}))
+    _check_timeout(scores[0], time.monotonic() - start)
+    assert scores[1].value == 1.0  # the fast path never needed the child
+
+
+def test_timeout_in_score_batch_kills_the_worker(hanging_sympy):
+    samples = [SAMPLE, {"completion": "#### 4", "answer": "4"}, SAMPLE]
+    start = time.monotonic()
+    scores = rewardsmith.load("math:timeout=2").score_batch(samples, workers=2)
+    assert time.monotonic() - start < 2 * LIMIT + 5
+    assert [(s.value, s.status) for s in scores] == [(0.0, "timeout"), (1.0, "ok"), (0.0, "timeout")]
+    assert _no_children_left()
