@@ -140,6 +140,27 @@ def test_fraction_and_all_or_nothing(code):
     assert strict.score(sample).value == 1.0
 
 
+def test_type_check_policy_and_its_opt_out():
+    prog = fenced("""
+        from dataclasses import dataclass
+        @dataclass
+        class Point:
+            x: int
+            y: int
+        def make(x, y):
+            return Point(x, y)
+        """)
+    sample = {"completion": prog, "tests": ["assert make(1, 2) == Point(1, 2)", "assert make(1, 2).x == 1"]}
+    strict = code_tests().score(sample)
+    assert [t["status"] for t in strict.details["tests"]] == ["failed", "passed"]  # custom objects compared
+    assert code_tests(type_check=False).score(sample).value == 1.0
+
+
+def test_bad_test_source_names_the_column(code):
+    with pytest.raises(InputError, match="test 1 is not valid Python"):
+        code.score({"completion": fenced("x = 1"), "tests": ["assert x", "assert x =="]})
+
+
 def test_timeout_keeps_earlier_verdicts():
     r = code_tests(timeout=1)
     s = r.score({"completion": fenced("def f(x):\n    while x: pass\n    return 0"),

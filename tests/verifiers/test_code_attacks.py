@@ -428,3 +428,22 @@ def test_metaclass_and_patched_type_do_not_fool_the_guard(sandboxed):
     for tests, extra in (("assert f() == 3", {}), ([{"args": [], "expected": 3}], {"entry_point": "f"})):
         s = attack(sandboxed, code, tests, **extra)
         assert s.value == 0.0 and "not plain data" in s.reason, s.reason
+
+
+def test_always_equal_through_methods_and_rigged_order(sandboxed):
+    code = """
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+    class Huge:
+        def __gt__(self, other):
+            return True
+    class Solution:
+        def twice(self, x):
+            return AlwaysEqual()
+    def biggest():
+        return Huge()
+    """
+    s = attack(sandboxed, code, ["assert Solution().twice(2) == 4", "assert biggest() > 10 ** 9", "assert 1 in [1]"])
+    assert [t["status"] for t in s.details["tests"]] == ["failed", "failed", "passed"]
+    assert all("not plain data" in t["message"] for t in s.details["tests"][:2])

@@ -262,8 +262,8 @@ class LocalExecutor:
         self.isolation = isolation
 
     def run(self, program: Program) -> ProgramResult:
-        payload = dict(program.suite.untrusted(), code=program.code, limits=program.limits.to_dict(),
-                       type_check=program.type_check)
+        payload = dict(program.suite.untrusted(type_check=program.type_check), code=program.code,
+                       limits=program.limits.to_dict())
         budget = program.suite.runs * (program.limits.timeout + 3.0) + 10.0
         pool = pool_for(self.isolation)
         last = ""

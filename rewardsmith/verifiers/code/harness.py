@@ -16,9 +16,10 @@ process is untrusted, so the harness is written to make generic cheating useless
   a program that deliberately reverse-engineers this harness (finds the nonce in memory,
   inspects its caller's frame) could still forge them; see docs/code.md for that limit.
   Generic hacks are defeated: tests run with a pristine copy of the builtins (so a
-  patched `len`/`isinstance`/`print` does not reach them), and values the solution's
-  functions return to a test must be plain data of exact builtin types (the AlwaysEqual
-  guard) unless `type_check` is off.
+  patched `len`/`isinstance`/`print` does not reach them), and every operand of a
+  comparison in a test (==, !=, <, <=, >, >=, in, not in) must be plain data of exact
+  builtin types (the AlwaysEqual guard: `tests_formats.guard_comparisons` rewrites the
+  test source) unless `type_check` is off.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import types
 from typing import Any
 
 RESULT_FD = 3
+GUARD_NAME = "__rewardsmith_plain__"  # the name tests_formats.guard_comparisons calls
 _PRISTINE_BUILTINS = dict(builtins.__dict__)
 _write, _perf = os.write, time.perf_counter
 
@@ -128,21 +130,18 @@ def _error_text(exc: BaseException, limit: int = 2000) -> str:
     return text[-limit:]
 
 
-def _guard(fn: Any, violations: list[str]) -> Any:
-    """Wrap a solution function so a non-plain return fails the test even if caught."""
+def _plain_guard(violations: list[str]) -> Any:
+    """The check every comparison operand of a guarded test goes through."""
 
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        result = fn(*args, **kwargs)
+    def plain(value: Any) -> Any:
         try:
-            check_plain(result)
+            check_plain(value)
         except NotPlainData as exc:
-            violations.append(str(exc))
+            violations.append(str(exc).replace("returned", "compared", 1))
             raise
-        return result
+        return value
 
-    guarded.__name__ = getattr(fn, "__name__", "candidate")
-    guarded.__wrapped__ = fn
-    return guarded
+    return plain
 
 
 def _flush() -> None:
@@ -185,7 +184,12 @@ def _restore_builtins() -> None:
 
 def _load(spec: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str, int]:
     """Run the solution's top level: (namespace or None, error text, exit code)."""
-    ns: dict[str, Any] = {"__name__": name, "__builtins__": builtins}
+    # A real module in sys.modules: dataclasses, typing and pickle look classes up through it.
+    module = types.ModuleType(name)
+    module.__file__ = "solution.py"
+    sys.modules[name] = module
+    ns: dict[str, Any] = module.__dict__
+    ns["__builtins__"] = builtins
     try:
         code = compile(spec["code"], "solution.py", "exec")
         exec(code, ns)
@@ -219,7 +223,6 @@ def _run_tests(spec: dict[str, Any], report: Any) -> None:
         return
     report("load", 0, {"ok": True})
     entry = spec.get("entry_point")
-    type_check = spec.get("type_check", True)
     violations: list[str] = []
     fn = ns.get(entry) if entry else None
     if spec["mode"] == "call":
@@ -248,12 +251,9 @@ def _run_tests(spec: dict[str, Any], report: Any) -> None:
         return
     # assert-style tests: each runs in a copy of the solution namespace with pristine builtins
     test_ns_base = dict(ns)
-    if type_check:
-        for name, value in ns.items():
-            if isinstance(value, types.FunctionType) and value.__globals__ is ns:
-                test_ns_base[name] = _guard(value, violations)
     test_ns_base["__builtins__"] = dict(_PRISTINE_BUILTINS)
     test_ns_base["__name__"] = "__main__"
+    test_ns_base[GUARD_NAME] = _plain_guard(violations)
     for i, source in enumerate(spec["tests"]):
         before = len(violations)
         t0 = _perf()

@@ -28,6 +28,7 @@ Comparison policy (documented in docs/code.md):
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from collections.abc import Mapping
@@ -73,9 +74,12 @@ class TestSuite:
     def __len__(self) -> int:
         return len(self.names)
 
-    def untrusted(self) -> dict[str, Any]:
+    def untrusted(self, *, type_check: bool = True) -> dict[str, Any]:
+        """What the sandbox needs. With `type_check`, assert sources have every comparison
+        operand wrapped in the plain-data guard (see `guard_comparisons`)."""
         if self.mode == "assert":
-            return {"mode": "assert", "tests": self.sources, "entry_point": self.entry_point}
+            sources = [guard_comparisons(src) for src in self.sources] if type_check else self.sources
+            return {"mode": "assert", "tests": sources, "entry_point": self.entry_point}
         if self.mode == "call":
             return {"mode": "call", "cases": self.cases, "entry_point": self.entry_point}
         return {"mode": "io", "inputs": self.inputs}
@@ -96,6 +100,7 @@ def parse_tests(tests: Any, *, entry_point: str | None = None, where: str = "tes
                 return parse_tests(json.loads(text), entry_point=entry_point, where=where)
             except ValueError:
                 pass  # Python source that starts with a bracket
+        _check_source(tests, where, 0)
         return TestSuite("assert", [_assert_name(tests, entry_point, 0)], sources=[tests], entry_point=entry_point)
     if isinstance(tests, Mapping):
         fn = tests.get("entry_point") or tests.get("fn_name") or entry_point
@@ -121,6 +126,8 @@ def parse_tests(tests: Any, *, entry_point: str | None = None, where: str = "tes
         )
     if isinstance(tests, list):
         if all(isinstance(t, str) for t in tests):
+            for i, t in enumerate(tests):
+                _check_source(t, where, i)
             return TestSuite(
                 "assert",
                 [_assert_name(t, entry_point, i) for i, t in enumerate(tests)],
@@ -137,6 +144,38 @@ def parse_tests(tests: Any, *, entry_point: str | None = None, where: str = "tes
             "or {'args', 'expected'} cases"
         )
     raise InputError(f"{where}: expected test source, a list or a dict, got {type(tests).__name__}")
+
+
+GUARD_NAME = "__rewardsmith_plain__"
+_GUARDED_OPS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
+
+
+class _GuardCompares(ast.NodeTransformer):
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if not all(isinstance(op, _GUARDED_OPS) for op in node.ops):
+            return node  # `is` / `is not` compare identities, which no object can fake
+
+        def wrap(expr: ast.expr) -> ast.expr:
+            return ast.Call(func=ast.Name(id=GUARD_NAME, ctx=ast.Load()), args=[expr], keywords=[])
+
+        return ast.copy_location(ast.Compare(left=wrap(node.left), ops=node.ops, comparators=[wrap(c) for c in node.comparators]), node)
+
+
+def guard_comparisons(source: str) -> str:
+    """Rewrite test source so that every operand of ==, !=, <, <=, >, >=, in, not in goes
+    through the sandbox's plain-data check first: an AlwaysEqual object (or one with a rigged
+    `__lt__`, or reached through a method or attribute) fails the test instead of passing it.
+    Done here, in the verifier's process, on trusted test source."""
+    tree = _GuardCompares().visit(ast.parse(source))
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def _check_source(source: str, where: str, i: int) -> None:
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:
+        raise InputError(f"{where}: test {i} is not valid Python ({exc.msg}, line {exc.lineno})") from None
 
 
 def _assert_name(source: str, entry_point: str | None, i: int) -> str:

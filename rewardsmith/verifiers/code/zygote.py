@@ -181,7 +181,7 @@ class Zygote:
     # -- one job ---------------------------------------------------------------------------
     def job(self, job: dict[str, Any]) -> dict[str, Any]:
         limits = sandbox.Limits(**job["limits"])
-        spec = {k: job[k] for k in ("mode", "code", "tests", "cases", "entry_point", "type_check") if k in job}
+        spec = {k: job[k] for k in ("mode", "code", "tests", "cases", "entry_point") if k in job}
         if job["mode"] == "io":
             runs = [self.run(spec, limits, stdin) for stdin in job["inputs"]]
         else:
