@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,29 +108,29 @@ def load_datasets(config: TrainConfig) -> tuple[Any, Any | None]:
     return data, None
 
 
-def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
-    """Run GRPO with LoRA as `config` says and return the reward trend and the paths written."""
-    from rewardsmith.trainer_adapter.config import build_config
+@dataclass
+class BuiltRun:
+    """A GRPOTrainer ready to train, with what `train` needs around it."""
 
-    if not isinstance(config, TrainConfig):
-        config = build_config(dict(config))
-    started = time.perf_counter()
+    trainer: Any
+    tokenizer: Any
+    reward: Any
+    device: str
+
+
+def build_trainer(config: TrainConfig, *, reward_funcs: list[Any] | None = None) -> BuiltRun:
+    """The GRPOTrainer for `config` (LoRA on the config's model, the config's dataset); `reward_funcs`
+    replaces `[to_trl(<the config's composite>)]`, e.g. to wrap it with a timer in a benchmark."""
+    _offline_when_local(config)
     device, bf16 = pick_device(config.device)
 
     import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from trl import GRPOConfig, GRPOTrainer
 
     from rewardsmith.trainer_adapter.model import resolve_model
     from rewardsmith.trainer_adapter.trl import to_trl
-
-    run_dir = config.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(config.dump(), indent=2) + "\n", encoding="utf-8")
-    metrics_path = run_dir / "metrics.jsonl"
-    metrics_path.write_text("", encoding="utf-8")
 
     reward = build_reward(config)
     train_data, _held_out = load_datasets(config)
@@ -141,8 +143,10 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
 
     torch.manual_seed(config.seed)
     g = config.grpo
+    # transformers 5 renamed gradient_checkpointing and warns on every use, even when TRL sets it
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated", category=FutureWarning)
     args = GRPOConfig(
-        output_dir=str(run_dir / "trainer"),
+        output_dir=str(config.run_dir / "trainer"),
         max_steps=g.steps,
         per_device_train_batch_size=g.batch_size,
         gradient_accumulation_steps=g.gradient_accumulation_steps,
@@ -176,12 +180,32 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
     )
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[to_trl(reward)],
+        reward_funcs=reward_funcs if reward_funcs is not None else [to_trl(reward)],
         args=args,
         train_dataset=train_data,
         processing_class=tokenizer,
         peft_config=lora,
     )
+    return BuiltRun(trainer, tokenizer, reward, device)
+
+
+def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
+    """Run GRPO with LoRA as `config` says and return the reward trend and the paths written."""
+    from rewardsmith.trainer_adapter.config import build_config
+
+    if not isinstance(config, TrainConfig):
+        config = build_config(dict(config))
+    started = time.perf_counter()
+    run_dir = config.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(config.dump(), indent=2) + "\n", encoding="utf-8")
+    metrics_path = run_dir / "metrics.jsonl"
+    metrics_path.write_text("", encoding="utf-8")
+
+    built = build_trainer(config)
+    trainer, tokenizer, reward, device = built.trainer, built.tokenizer, built.reward, built.device
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
     recorder = MetricsRecorder(metrics_path, config, reward, device)
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
@@ -209,6 +233,19 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
         adapter_path=adapter_path,
         seconds=time.perf_counter() - started,
     )
+
+
+def _offline_when_local(config: TrainConfig) -> None:
+    """No network when everything is local (the demo): no hub lookups, no telemetry that can stall a
+    machine without internet. Effective only before transformers is first imported; an explicit
+    `HF_HUB_OFFLINE` in the environment wins."""
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from rewardsmith.trainer_adapter.model import DEFAULT_MODEL
+
+    local_model = config.model == DEFAULT_MODEL or Path(config.model).expanduser().exists()
+    local_data = config.dataset.task is not None or Path(config.dataset.path or "").expanduser().exists()
+    if local_model and local_data:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _finite(value: Any) -> bool:
