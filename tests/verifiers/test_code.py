@@ -18,6 +18,7 @@ from rewardsmith.core.errors import InputError, SpecError
 from rewardsmith.verifiers.code import ProgramResult, code_tests, extract_code
 from rewardsmith.verifiers.code.executor import pool_for
 from rewardsmith.verifiers.code.tests_formats import outputs_match, parse_tests, values_equal
+from rewardsmith.verifiers.code.zygote import CHILD_ENV
 
 
 def fenced(code: str, tag: str = "python") -> str:
@@ -161,6 +162,26 @@ def test_bad_test_source_names_the_column(code):
         code.score({"completion": fenced("x = 1"), "tests": ["assert x", "assert x =="]})
 
 
+@pytest.mark.parametrize("isolation", ["auto", "none"])
+def test_modules_not_preimported_can_be_imported(isolation):
+    """The zygote pre-imports little; everything else must still be importable after the uid
+    drop, even when the interpreter lives under a root-only directory such as /root/.pyenv."""
+    prog = fenced("""
+        import platform, csv, xml.etree.ElementTree as ET, sqlite3, zoneinfo
+        def f():
+            return ET.fromstring("<a>1</a>").text
+        """)
+    s = code_tests(isolation=isolation).score({"completion": prog, "tests": "assert f() == '1'"})
+    assert s.value == 1.0, s.reason
+
+
+def test_numpy_imports_under_the_memory_limit():
+    pytest.importorskip("numpy", reason="numpy is not installed in this environment")
+    prog = fenced("import numpy as np\ndef f():\n    return int(np.arange(10).sum())")
+    s = code_tests().score({"completion": prog, "tests": "assert f() == 45"})
+    assert s.value == 1.0, s.reason
+
+
 def test_timeout_keeps_earlier_verdicts():
     r = code_tests(timeout=1)
     s = r.score({"completion": fenced("def f(x):\n    while x: pass\n    return 0"),
@@ -213,12 +234,17 @@ def test_sandbox_environment(isolation):
                    isolation=isolation)
     first, second = _probe(r), _probe(r)
     p = first["value"]
-    assert p["env"] == {} and p["stdin"] == "" and p["sid"]
+    assert p["env"] == CHILD_ENV and p["stdin"] == "" and p["sid"]  # nothing of the verifier's
     assert p["files"] == [] and second["value"]["files"] == []  # a fresh dir: the first run left a file
-    assert p["limits"][:4] == [3, 900 << 20, 20, 5 << 20] and p["limits"][4] == 32
+    cpu, mem, nproc, fsize, nofile = p["limits"]
+    assert (cpu, mem, fsize, nofile) == (3, 900 << 20, 5 << 20, 32)
     assert p["fds"] == [0, 1, 2, 3]  # only stdio and the result pipe: no inherited descriptors
-    assert p["uid"] == (65534 if os.getuid() == 0 else os.getuid())
     iso = first["score"].details["isolation"]
+    dropped = iso["user"].startswith("65534")
+    assert p["uid"] == (65534 if dropped else os.getuid())
+    # RLIMIT_NPROC counts every process of the uid: exact for 65534, on top of the user's own otherwise
+    assert nproc == 20 if dropped else nproc >= 20
+    assert dropped or os.getuid() != 0 or any("RUNS AS ROOT" in w for w in iso["warnings"])
     if isolation == "auto":
         assert p["pid"] == 1 and iso["mode"] == "namespaces" and iso["warnings"] == []
         assert iso["network"].startswith("isolated")

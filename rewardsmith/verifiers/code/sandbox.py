@@ -152,6 +152,52 @@ def enter_namespaces() -> dict[str, Any]:
     }
 
 
+MS_BIND = 4096
+
+
+def blocked_for_others(paths: list[str]) -> dict[str, set[str]]:
+    """Root-only directories (no o+x) on the way to `paths`: {blocking dir: paths under it}."""
+    blocked: dict[str, set[str]] = {}
+    for path in paths:
+        try:
+            path = os.path.realpath(path)
+            os.stat(path)
+        except OSError:
+            continue
+        current = "/"
+        for part in [p for p in path.split("/") if p][:-1]:
+            current = os.path.join(current, part)
+            if not os.stat(current).st_mode & stat.S_IXOTH:
+                blocked.setdefault(current, set()).add(path)
+                break
+    return blocked
+
+
+def expose_to_nobody(paths: list[str]) -> list[str]:
+    """Make the interpreter readable for uid 65534 when it lives under a root-only directory
+    (Python under /root/.pyenv is common): in the zygote's private mount namespace, cover
+    that directory with an empty tmpfs and bind-mount back only the needed paths. Nothing
+    else of it (tokens in /root/.cache, ~/.netrc) becomes visible. Returns the covered dirs."""
+    blocked = blocked_for_others(paths)
+    for top, needed in blocked.items():
+        keep = sorted(needed, key=len)
+        keep = [p for i, p in enumerate(keep) if not any(p.startswith(q + "/") for q in keep[:i])]
+        fds = {p: os.open(p, os.O_PATH | os.O_CLOEXEC) for p in keep}
+        try:
+            mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+            for p, fd in fds.items():
+                if stat.S_ISDIR(os.fstat(fd).st_mode):
+                    os.makedirs(p, exist_ok=True)
+                else:
+                    os.makedirs(os.path.dirname(p), exist_ok=True)
+                    open(p, "a").close()
+                mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC, None)
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+    return sorted(blocked)
+
+
 def _write(path: str, text: str) -> None:
     with open(path, "w") as f:
         f.write(text)

@@ -36,6 +36,10 @@ PREIMPORT = (
     "heapq io itertools json math operator random re statistics string sys textwrap typing unicodedata"
 ).split()
 
+#: The whole environment of a run: nothing of the verifier's. Numerical libraries otherwise
+#: reserve memory per core at import, which RLIMIT_AS counts (numpy on a 64-core host).
+CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
 _HDR = struct.Struct("!Q")
 MAX_RESULT_BYTES = 8 << 20
 
@@ -87,7 +91,23 @@ class Zygote:
         self.subreaper = sandbox.become_subreaper()
         self.drop = uid == 0 and sandbox.can_drop_privileges()
         self.proc_view = "the host's /proc"
+        python_paths = [p for p in (*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix) if p]
+        if self.drop and ns_info is None and sandbox.blocked_for_others(python_paths):
+            # No mount namespace to expose the interpreter through: as uid 65534 the program
+            # could not import a module the zygote did not pre-import, and would silently score 0.
+            self.drop = False
+            self.report["warnings"].append(
+                "RUNS AS ROOT: the interpreter lies under a root-only directory and there is no mount "
+                "namespace to expose it to uid 65534"
+            )
         if ns_info is not None:
+            if self.drop:
+                try:
+                    covered = sandbox.expose_to_nobody([p for p in python_paths if p])
+                    if covered:
+                        self.report["hidden_dirs"] = f"{', '.join(covered)}: only the interpreter's files are visible"
+                except OSError as exc:
+                    self.report["warnings"].append(f"the interpreter may be unreadable for uid 65534 ({exc})")
             self.proc_view = self._private_proc()
         self.private_dirs: list[str] = ns_info["private_dirs"] if ns_info else []
         if "/tmp" in self.private_dirs:
@@ -96,7 +116,7 @@ class Zygote:
             self.tmp, self.own_tmp = tempfile.mkdtemp(prefix="rewardsmith-sandbox-"), True
             os.chmod(self.tmp, 0o711)
         self.nproc_base = 0 if self.drop else _count_processes(os.getuid())  # as seen from inside
-        uid_text = f"{sandbox.NOBODY} (dropped from root)" if self.drop else f"{uid} (same as the verifier: cannot drop)"
+        uid_text = f"{sandbox.NOBODY} (dropped from root)" if self.drop else f"{uid} (same as the verifier: not dropped)"
         r = self.report
         r["user"] = uid_text
         r["session"] = "own session and process group, killed as a whole"
@@ -137,7 +157,7 @@ class Zygote:
         else:
             r["filesystem"] = "not isolated: the program can write wherever its user can; only its work dir is removed"
             r["warnings"].append("filesystem is NOT isolated")
-        r["environment"] = "empty"
+        r["environment"] = "empty except " + ", ".join(f"{k}=1" for k in CHILD_ENV)
         r["stdin"] = "/dev/null (stdin/stdout cases: a file with the case input)"
         for name in PREIMPORT:
             try:
@@ -237,6 +257,7 @@ class Zygote:
             os.closerange(harness.RESULT_FD + 1, 1 << 20)
             os.chdir(workdir)
             os.environ.clear()
+            os.environ.update(CHILD_ENV)
             os.umask(0o077)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
