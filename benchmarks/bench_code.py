@@ -84,7 +84,9 @@ def main() -> None:
         batch = samples(items, he)
         print(f"\n{name}: {len(items)} programs, {cores} workers on both sides (best of {args.repeats})")
         print(f"{'':46}{'total s':>9}{'prog/s':>10}{'vs naive':>10}")
-        print(f"{'naive subprocess.run(python -c) (anchor)':46}{t_naive:>9.3f}{len(items) / t_naive:>10.1f}{1.0:>9.2f}x")
+        print(
+            f"{'naive subprocess.run(python -c) (anchor)':46}{t_naive:>9.3f}{len(items) / t_naive:>10.1f}{1.0:>9.2f}x"
+        )
         for isolation, mode, _cold, reward in rows:
             t, scores = best(args.repeats, lambda reward=reward, batch=batch: reward.score_batch(batch, workers=cores))
             assert all(s.value == 1.0 for s in scores), [s.reason for s in scores if s.value != 1.0][:3]

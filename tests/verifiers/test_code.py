@@ -74,8 +74,14 @@ def test_parse_formats():
 
 @pytest.mark.parametrize(
     "tests, msg",
-    [(None, "no tests"), ([], "no tests"), ([{"args": [1], "expected": 2}], "entry point"),
-     ({"foo": 1}, "'test_cases'"), ([1, 2], "list of tests"), ({"inputs": [1], "outputs": []}, "same length")],
+    [
+        (None, "no tests"),
+        ([], "no tests"),
+        ([{"args": [1], "expected": 2}], "entry point"),
+        ({"foo": 1}, "'test_cases'"),
+        ([1, 2], "list of tests"),
+        ({"inputs": [1], "outputs": []}, "same length"),
+    ],
 )
 def test_bad_tests_raise_input_error(tests, msg):
     with pytest.raises(InputError, match=msg):
@@ -106,11 +112,14 @@ def test_stdin_stdout_cases(code):
 
 def test_function_call_cases(code):
     prog = fenced("def f(a, b=0):\n    return (a + b, a * 0.1)")
-    tests = {"entry_point": "f", "cases": [
-        {"args": [1], "expected": [1, 0.1]},
-        {"args": [3], "kwargs": {"b": 1}, "expected": [4, 0.30000000001]},
-        {"args": [2], "expected": [3, 0.2]},
-    ]}
+    tests = {
+        "entry_point": "f",
+        "cases": [
+            {"args": [1], "expected": [1, 0.1]},
+            {"args": [3], "kwargs": {"b": 1}, "expected": [4, 0.30000000001]},
+            {"args": [2], "expected": [3, 0.2]},
+        ],
+    }
     s = code.score({"completion": prog, "tests": tests})
     assert [t["status"] for t in s.details["tests"]] == ["passed", "passed", "failed"]
     assert "expected [3, 0.2], got (2, 0.2)" in s.details["tests"][2]["message"]
@@ -132,8 +141,10 @@ def test_dataset_formats(code):
 
 
 def test_fraction_and_all_or_nothing(code):
-    sample = {"completion": fenced("def f(x):\n    return x if x < 3 else -1"),
-              "tests": [f"assert f({i}) == {i}" for i in range(4)]}
+    sample = {
+        "completion": fenced("def f(x):\n    return x if x < 3 else -1"),
+        "tests": [f"assert f({i}) == {i}" for i in range(4)],
+    }
     assert code.score(sample).value == 0.75
     strict = code_tests(all_or_nothing=True)
     assert strict.score(sample).value == 0.0
@@ -184,14 +195,20 @@ def test_numpy_imports_under_the_memory_limit():
 
 def test_timeout_keeps_earlier_verdicts():
     r = code_tests(timeout=1)
-    s = r.score({"completion": fenced("def f(x):\n    while x: pass\n    return 0"),
-                 "tests": ["assert f(0) == 0", "assert f(1) == 0", "assert f(0) == 0"]})
+    s = r.score(
+        {
+            "completion": fenced("def f(x):\n    while x: pass\n    return 0"),
+            "tests": ["assert f(0) == 0", "assert f(1) == 0", "assert f(0) == 0"],
+        }
+    )
     assert [t["status"] for t in s.details["tests"]] == ["passed", "timeout", "not_run"]
     assert s.value == pytest.approx(1 / 3) and s.status == "timeout"
 
 
 def test_legitimate_second_and_200mb_pass():
-    s = code_tests(timeout=5).score({"completion": fenced("""
+    s = code_tests(timeout=5).score(
+        {
+            "completion": fenced("""
         import time
         block = bytearray(200 * 1024 * 1024)
         end = time.process_time() + 1.0
@@ -199,7 +216,10 @@ def test_legitimate_second_and_200mb_pass():
             pass
         def f():
             return len(block)
-        """), "tests": "assert f() == 200 * 1024 * 1024"})
+        """),
+            "tests": "assert f() == 200 * 1024 * 1024",
+        }
+    )
     assert s.value == 1.0, s.reason
 
 
@@ -230,8 +250,15 @@ def _probe(reward) -> dict:
 
 @pytest.mark.parametrize("isolation", ["auto", "none"])
 def test_sandbox_environment(isolation):
-    r = code_tests(timeout=2, memory_mb=900, max_processes=20, max_file_mb=5, max_open_files=32, max_output_kb=64,
-                   isolation=isolation)
+    r = code_tests(
+        timeout=2,
+        memory_mb=900,
+        max_processes=20,
+        max_file_mb=5,
+        max_open_files=32,
+        max_output_kb=64,
+        isolation=isolation,
+    )
     first, second = _probe(r), _probe(r)
     p = first["value"]
     assert p["env"] == CHILD_ENV and p["stdin"] == "" and p["sid"]  # nothing of the verifier's
@@ -321,8 +348,13 @@ def test_nothing_outlives_a_killed_pool_worker(isolation):
 
 def _samples(n):
     # varied run times so that completion order differs from input order
-    return [{"completion": fenced(f"import time\ntime.sleep({(n - i) % 3 * 0.05})\ndef f():\n    return {i}"),
-             "tests": f"assert f() == {i if i % 2 else -1}"} for i in range(n)]
+    return [
+        {
+            "completion": fenced(f"import time\ntime.sleep({(n - i) % 3 * 0.05})\ndef f():\n    return {i}"),
+            "tests": f"assert f() == {i if i % 2 else -1}",
+        }
+        for i in range(n)
+    ]
 
 
 def test_score_batch_keeps_order_and_matches_score(code):
@@ -396,20 +428,29 @@ def test_humaneval_canonical_pass_and_broken_fail():
     r = code_tests(timeout=10)
 
     def row(p, extra=""):
-        return {"completion": fenced(p["prompt"] + p["canonical_solution"] + extra), "tests": p["test"],
-                "entry_point": p["entry_point"]}
+        return {
+            "completion": fenced(p["prompt"] + p["canonical_solution"] + extra),
+            "tests": p["test"],
+            "entry_point": p["entry_point"],
+        }
 
     good = r.score_batch([row(p) for p in problems])
     assert [(p["task_id"], s.reason) for p, s in zip(problems, good, strict=True) if s.value != 1.0] == []
     broken = [row(p, f"\n\ndef {p['entry_point']}(*args, **kwargs):\n    return None\n") for p in problems]
-    cheats = [row(p, textwrap.dedent(f"""
+    cheats = [
+        row(
+            p,
+            textwrap.dedent(f"""
 
         class _Eq:
             def __eq__(self, other):
                 return True
-        def {p['entry_point']}(*args, **kwargs):
+        def {p["entry_point"]}(*args, **kwargs):
             return _Eq()
-        """)) for p in problems]
+        """),
+        )
+        for p in problems
+    ]
     bad = r.score_batch(broken + cheats)
     assert [(i, s.reason) for i, s in enumerate(bad) if s.value != 0.0] == []
 
@@ -437,8 +478,19 @@ def test_non_root_user_degrades_and_says_so():
     if probe.returncode != 0:
         pytest.skip(f"unshare --map-user unavailable here: {probe.stderr.decode()[:200]}")
     out = subprocess.run(
-        ["unshare", "-U", "--map-user=1000", "--map-group=1000", sys.executable, "-c", NON_ROOT_SCRIPT.replace("MARK", mark)],
-        capture_output=True, text=True, timeout=120, env={"PATH": os.environ.get("PATH", ""), "HOME": "/tmp"},
+        [
+            "unshare",
+            "-U",
+            "--map-user=1000",
+            "--map-group=1000",
+            sys.executable,
+            "-c",
+            NON_ROOT_SCRIPT.replace("MARK", mark),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": "/tmp"},
         cwd="/tmp",
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])

@@ -224,6 +224,3 @@ def code_tests(
         executor=executor or LocalExecutor(isolation=isolation),
         name=name,
     )
-
-
-

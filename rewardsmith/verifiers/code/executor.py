@@ -262,8 +262,9 @@ class LocalExecutor:
         self.isolation = isolation
 
     def run(self, program: Program) -> ProgramResult:
-        payload = dict(program.suite.untrusted(type_check=program.type_check), code=program.code,
-                       limits=program.limits.to_dict())
+        payload = dict(
+            program.suite.untrusted(type_check=program.type_check), code=program.code, limits=program.limits.to_dict()
+        )
         budget = program.suite.runs * (program.limits.timeout + 3.0) + 10.0
         pool = pool_for(self.isolation)
         last = ""
@@ -303,6 +304,7 @@ class LocalExecutor:
     ) -> list[ProgramResult]:
         """Run programs concurrently (threads each driving one zygote); results in input order."""
         workers = max(1, min(workers or cpu_count(), len(programs) or 1, ZygotePool.MAX))
+
         def one(p: Program) -> ProgramResult:
             try:
                 r = self.run(p)

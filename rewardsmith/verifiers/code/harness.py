@@ -54,7 +54,9 @@ _DICT_ID = id(dict)
 
 
 def _not_plain(t: Any) -> NotPlainData:
-    return NotPlainData(f"returned a {t.__module__}.{t.__qualname__}, not plain data (int, float, str, list, dict, ...)")
+    return NotPlainData(
+        f"returned a {t.__module__}.{t.__qualname__}, not plain data (int, float, str, list, dict, ...)"
+    )
 
 
 def check_plain(value: Any, depth: int = 0) -> None:

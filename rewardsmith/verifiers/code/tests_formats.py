@@ -115,7 +115,9 @@ def parse_tests(tests: Any, *, entry_point: str | None = None, where: str = "tes
             if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
                 raise InputError(f"{where}: '{ins_key}' and '{outs_key}' must be lists of the same length")
             if tests.get("fn_name"):
-                cases = [{"args": i if isinstance(i, list) else [i], "expected": o} for i, o in zip(ins, outs, strict=True)]
+                cases = [
+                    {"args": i if isinstance(i, list) else [i], "expected": o} for i, o in zip(ins, outs, strict=True)
+                ]
                 suite = _call_suite(cases, fn, where)
                 suite.lenient_wrapping = True
                 return suite
@@ -159,7 +161,9 @@ class _GuardCompares(ast.NodeTransformer):
         def wrap(expr: ast.expr) -> ast.expr:
             return ast.Call(func=ast.Name(id=GUARD_NAME, ctx=ast.Load()), args=[expr], keywords=[])
 
-        return ast.copy_location(ast.Compare(left=wrap(node.left), ops=node.ops, comparators=[wrap(c) for c in node.comparators]), node)
+        return ast.copy_location(
+            ast.Compare(left=wrap(node.left), ops=node.ops, comparators=[wrap(c) for c in node.comparators]), node
+        )
 
 
 def guard_comparisons(source: str) -> str:
@@ -302,7 +306,9 @@ def _short(value: Any, n: int = 200) -> str:
 # -- judging ----------------------------------------------------------------------------------
 
 
-def judge(suite: TestSuite, runs: list[dict[str, Any]], *, float_tolerance: float = 1e-6) -> tuple[list[TestOutcome], str | None]:
+def judge(
+    suite: TestSuite, runs: list[dict[str, Any]], *, float_tolerance: float = 1e-6
+) -> tuple[list[TestOutcome], str | None]:
     """Per-test outcomes from the sandbox's raw observations, plus an infrastructure error
     (the sandbox failed before the program started) or None."""
     if suite.mode == "io":
@@ -317,8 +323,11 @@ def judge(suite: TestSuite, runs: list[dict[str, Any]], *, float_tolerance: floa
     ended = _ended(run)
     if load is None:
         status = TIMEOUT if run["timed_out"] else ERROR
-        why = "the program's top level ran past the time limit" if run["timed_out"] else (
-            f"the program ended before its tests ran ({ended})")
+        why = (
+            "the program's top level ran past the time limit"
+            if run["timed_out"]
+            else (f"the program ended before its tests ran ({ended})")
+        )
         return [TestOutcome(n, status, why) for n in suite.names], None
     if not load.get("ok"):
         msg = f"the solution failed to load: {load.get('error', '')}"
@@ -350,7 +359,9 @@ def judge(suite: TestSuite, runs: list[dict[str, Any]], *, float_tolerance: floa
             if values_equal(got, want, float_tolerance) or (unwrapped and values_equal(got, want[0], float_tolerance)):
                 outcomes.append(TestOutcome(name, PASSED, "", t))
             else:
-                outcomes.append(TestOutcome(name, FAILED, f"expected {_short(suite.expected[i])}, got {_short(got)}", t))
+                outcomes.append(
+                    TestOutcome(name, FAILED, f"expected {_short(suite.expected[i])}, got {_short(got)}", t)
+                )
         else:
             outcomes.append(TestOutcome(name, PASSED, "", t))
     return outcomes, None
@@ -367,7 +378,10 @@ def _judge_io(suite: TestSuite, runs: list[dict[str, Any]], tol: float) -> tuple
     for name, run, expected in zip(suite.names, runs, suite.expected, strict=False):
         frames = {(k, i): p for k, i, p in run["frames"]}
         if ("ready", 0) not in frames:
-            return [], f"the sandboxed process failed before running the program ({run['exit']}): {run['stderr'][-500:]}"
+            return (
+                [],
+                f"the sandboxed process failed before running the program ({run['exit']}): {run['stderr'][-500:]}",
+            )
         end = frames.get(("end", 0))
         t = run["time_s"]
         if run["timed_out"]:
@@ -382,5 +396,7 @@ def _judge_io(suite: TestSuite, runs: list[dict[str, Any]], tol: float) -> tuple
         elif outputs_match(run["stdout"], expected, tol):
             outcomes.append(TestOutcome(name, PASSED, "", t))
         else:
-            outcomes.append(TestOutcome(name, FAILED, f"expected {_short(expected)!r}, got {_short(run['stdout'])!r}", t))
+            outcomes.append(
+                TestOutcome(name, FAILED, f"expected {_short(expected)!r}, got {_short(run['stdout'])!r}", t)
+            )
     return outcomes, None

@@ -116,7 +116,9 @@ class Zygote:
             self.tmp, self.own_tmp = tempfile.mkdtemp(prefix="rewardsmith-sandbox-"), True
             os.chmod(self.tmp, 0o711)
         self.nproc_base = 0 if self.drop else _count_processes(os.getuid())  # as seen from inside
-        uid_text = f"{sandbox.NOBODY} (dropped from root)" if self.drop else f"{uid} (same as the verifier: not dropped)"
+        uid_text = (
+            f"{sandbox.NOBODY} (dropped from root)" if self.drop else f"{uid} (same as the verifier: not dropped)"
+        )
         r = self.report
         r["user"] = uid_text
         r["session"] = "own session and process group, killed as a whole"
@@ -139,8 +141,9 @@ class Zygote:
         else:
             r["pid"] = (
                 "no PID namespace: own session, and the supervisor (a child subreaper) kills and reaps "
-                "every leftover process after the run" if self.subreaper else "no PID namespace and no subreaper: "
-                "double-forked processes may survive"
+                "every leftover process after the run"
+                if self.subreaper
+                else "no PID namespace and no subreaper: double-forked processes may survive"
             )
             r["warnings"].append("no per-run PID namespace: the program can signal other processes of its user")
         if self.private_dirs and self.drop:
@@ -244,8 +247,16 @@ class Zygote:
                     pass
             self._clean(workdir, stdin_path)
 
-    def _child(self, spec: dict[str, Any], limits: sandbox.Limits, workdir: str, stdin_path: str | None,
-               out_w: int, err_w: int, res_w: int) -> None:
+    def _child(
+        self,
+        spec: dict[str, Any],
+        limits: sandbox.Limits,
+        workdir: str,
+        stdin_path: str | None,
+        out_w: int,
+        err_w: int,
+        res_w: int,
+    ) -> None:
         try:
             os.setsid()
             sandbox.die_with_parent()
@@ -274,8 +285,9 @@ class Zygote:
                 pass
         os._exit(121)
 
-    def _supervise(self, pid: int, limits: sandbox.Limits, start: float, nonce: str,
-                   out_r: int, err_r: int, res_r: int) -> dict[str, Any]:
+    def _supervise(
+        self, pid: int, limits: sandbox.Limits, start: float, nonce: str, out_r: int, err_r: int, res_r: int
+    ) -> dict[str, Any]:
         cap = limits.max_output_kb * 1024
         bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
         dropped = {out_r: 0, err_r: 0, res_r: 0}
