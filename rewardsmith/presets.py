@@ -13,7 +13,7 @@ _PRESETS = [
     ("math", "rewardsmith.verifiers.math:math_answer", "final answer (\\boxed{}, <answer>, ####, 'the answer is') equals `answer` under SymPy"),
     ("math_equal", "rewardsmith.verifiers.math:math_equal", "the completion, taken as an answer string, equals `answer` under SymPy"),
     ("regex", "rewardsmith.verifiers.format:regex", "1.0 when the completion matches a regular expression"),
-    ("code", "rewardsmith.verifiers.code:code_tests", "fraction of tests the completion's Python code passes in a local sandbox"),
+    ("code", "rewardsmith.verifiers.code:code_tests", "fraction of tests the completion's code passes, sandboxed"),
     ("format", "rewardsmith.verifiers.format:tag_format", "1.0 for the <think>…</think><answer>…</answer> layout"),
     ("tag_count", "rewardsmith.verifiers.format:tag_count", "partial credit per well-formed tag marker"),
     ("json", "rewardsmith.verifiers.format:json_format", "1.0 when the output is JSON that validates"),
