@@ -217,6 +217,14 @@ def test_files_written_outside_the_work_dir_do_not_survive(sandboxed):
     s = attack(sandboxed, code, "assert f() == 1")
     assert s.value == 1.0
     assert [t for t in targets if os.path.exists(t)] == []
+    # nor do they reach the next run in the same (private) /tmp: it holds only the new work dir
+    probe = {
+        "completion": fenced("import os\nseen = os.listdir('/tmp') + os.listdir('/var/tmp') + os.listdir('/dev/shm')"),
+        "tests": "assert len(seen) == 1, seen",
+    }
+    zygotes = len(pool_for("auto")._all)
+    later = sandboxed.score_batch([probe] * 4 * zygotes, workers=zygotes)  # reaches every warm zygote
+    assert [x.reason for x in later if x.value != 1.0] == []
 
 
 def test_parent_environment_is_invisible(sandboxed, monkeypatch):

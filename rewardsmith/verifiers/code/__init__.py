@@ -172,9 +172,9 @@ def code_tests(
     space, `max_processes`, `max_file_mb`, `max_open_files`, `max_output_kb` kept per stream.
     `isolation`: "auto" uses namespaces where the machine allows and otherwise says loudly
     what is missing in `details["isolation"]`; "namespaces" refuses to run without them
-    (unscored); "none" forces the degraded mode. `type_check`: values returned by the
-    solution must be plain data of exact builtin types (defeats AlwaysEqual objects; turn off
-    for tests that compare custom classes). `float_tolerance`: relative/absolute tolerance for
+    (unscored); "none" forces the degraded mode. `type_check`: every operand of a comparison
+    in an assert test must be plain data of exact builtin types (defeats AlwaysEqual objects;
+    turn off for tests that compare custom classes; function-call cases always need plain data). `float_tolerance`: relative/absolute tolerance for
     floats in returned values and float tokens in output. `executor`: a custom `Executor`
     (e.g. a remote sandbox service) instead of the local one.
 

@@ -269,10 +269,12 @@ def _run_tests(spec: dict[str, Any], report: Any) -> None:
                     if candidate is None:
                         raise NameError(f"the solution defines no function {entry!r}")
                     check(candidate)
+            _restore_builtins()  # before `len` & co. below: the solution may have patched them mid-test
             payload: dict[str, Any] = {"ok": len(violations) == before, "time": _perf() - t0}
             if len(violations) != before:
                 payload["error"] = "NotPlainData: " + violations[before]
         except BaseException as exc:
+            _restore_builtins()
             if len(violations) != before:
                 payload = {"ok": False, "error": "NotPlainData: " + violations[before], "time": _perf() - t0}
             else:

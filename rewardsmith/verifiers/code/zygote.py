@@ -371,7 +371,17 @@ class Zygote:
 
     def _clean(self, workdir: str, stdin_path: str | None) -> None:
         for d in self.private_dirs:
-            sandbox.renew_tmpfs(d)
+            expected = 1  # the tmpfs root itself
+            if d == self.tmp:
+                if stdin_path:
+                    os.unlink(stdin_path)
+                try:
+                    os.rmdir(workdir)  # succeeds when the run left its work dir empty
+                except OSError:
+                    expected = 2
+            st = os.statvfs(d)
+            if st.f_files - st.f_ffree != expected or expected == 2:
+                sandbox.renew_tmpfs(d)  # something was left: replace the whole tmpfs, O(1)
         if not self.own_tmp:  # the work dir and the stdin file lived in the private /tmp
             return
         if stdin_path:
