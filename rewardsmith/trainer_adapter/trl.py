@@ -124,13 +124,17 @@ def batch_metrics(name: str, scores: Sequence[Score]) -> dict[str, float]:
 
 
 def _default_workers(reward: Reward) -> int | None:
-    """Cores per local process, so N processes on one node do not each start a full pool."""
-    if reward.kind != "cpu":
+    """Cores per local process when several training processes share a node, else the engine's default.
+
+    The engine's default (all cores for CPU-bound leaves, in-process for cheap ones) is right for one
+    process; under `accelerate launch` N processes would each start a full pool, so the cores are split.
+    """
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    if reward.kind != "cpu" or local <= 1:
         return None
     from rewardsmith.core.engine import cpu_count
 
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    return max(1, cpu_count() // max(1, local))
+    return max(1, cpu_count() // local)
 
 
 class _TrlAdapter:

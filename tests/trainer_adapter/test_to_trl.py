@@ -180,3 +180,14 @@ def test_adapter_types_and_bad_calls():
         fn(prompts=["a"])
     with pytest.raises(rs.UsageError):
         to_trl(42)
+
+
+def test_workers_are_split_between_local_processes(monkeypatch):
+    from rewardsmith.core.engine import cpu_count
+    from rewardsmith.trainer_adapter.trl import _default_workers
+
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert _default_workers(hangs) is None  # one process: the engine's own default
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert _default_workers(hangs) == max(1, cpu_count() // 4)
+    assert _default_workers(rs.load("exact")) is None  # cheap rewards stay in-process
