@@ -151,7 +151,7 @@ class Comparer:
         probe = self._probe(a, b, free)
         if probe is not None:
             return Verdict(probe, "numeric_probe")
-        if self.cfg.symbolic and _cheap_to_expand(a - b):
+        if self.cfg.symbolic and _cheap_to_expand(a - b) and sp.count_ops(a - b) <= 80:
             try:
                 if sp.simplify(a - b) == 0:
                     return Verdict(True, "symbolic_simplify")
