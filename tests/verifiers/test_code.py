@@ -500,3 +500,39 @@ def test_non_root_user_degrades_and_says_so():
     assert iso["proc"].startswith("private") and iso["network"].startswith("isolated")
     assert any("filesystem" in w for w in iso["warnings"])
     assert not [p for p in psutil.process_iter(["cmdline"]) if mark in " ".join(p.info["cmdline"] or [])]
+
+
+def test_a_killed_zygote_takes_its_run_along_and_is_replaced():
+    """If a zygote dies mid-run (OOM killer, operator), the run's processes die with it
+    (PR_SET_PDEATHSIG on PID 1 of the run's namespace) and a fresh zygote retries the program."""
+    mark = f"{os.getpid() % 1000 + 400}.{uuid.uuid4().int % 10**6:06d}"
+    prog = fenced(f"""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            os.execv("/bin/sleep", ["sleep", "{mark}"])
+        time.sleep(60)
+        """)
+    r = code_tests(timeout=3)
+    result = {}
+    worker = threading.Thread(target=lambda: result.setdefault("s", r.score({"completion": prog, "tests": "assert 1"})))
+    worker.start()
+
+    def marked():
+        return [p for p in psutil.process_iter(["cmdline"]) if mark in " ".join(p.info["cmdline"] or [])]
+
+    deadline = time.monotonic() + 10
+    while not marked() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    [first] = marked()
+    zygotes = {z.proc.pid for z in pool_for("auto")._all}
+    owner = next(p for p in first.parents() if p.pid in zygotes)
+    owner.kill()
+    deadline = time.monotonic() + 2
+    while first.is_running() and first.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not first.is_running() or first.status() == psutil.STATUS_ZOMBIE
+    worker.join(30)
+    s = result["s"]
+    assert s.status == "timeout" and s.value == 0.0  # the retry ran on a fresh zygote and timed out
+    assert owner.pid not in {z.proc.pid for z in pool_for("auto")._all}

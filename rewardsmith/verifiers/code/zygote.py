@@ -259,7 +259,6 @@ class Zygote:
     ) -> None:
         try:
             os.setsid()
-            sandbox.die_with_parent()
             fd0 = os.open(stdin_path or "/dev/null", os.O_RDONLY)
             os.dup2(fd0, 0)
             os.dup2(out_w, 1)
@@ -275,6 +274,11 @@ class Zygote:
             sandbox.apply_limits(limits, nproc_base=self.nproc_base)
             if self.drop:
                 sandbox.drop_privileges()
+            # After the uid change, which clears the parent-death signal. If the zygote is
+            # already gone, our stdout pipe has no reader any more: stop here.
+            sandbox.die_with_parent()
+            if any(ev & select.POLLERR for _, ev in _poll_out(1)):
+                os._exit(122)
             sandbox.no_new_privileges()
             sys.argv = ["solution.py"]
             harness.run(spec)
@@ -395,6 +399,12 @@ class Zygote:
     def close(self) -> None:
         if self.own_tmp:
             sandbox.wipe(self.tmp, keep_root=False)
+
+
+def _poll_out(fd: int) -> list[tuple[int, int]]:
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return poller.poll(0)
 
 
 def _parse_frames(data: bytes, nonce: str) -> tuple[list[tuple[str, int, dict[str, Any]]], int]:
