@@ -318,6 +318,33 @@ def test_custom_executor_interface():
     assert [x.value for x in r.score_batch([{"completion": fenced("y = 2"), "tests": "assert y"}] * 2)] == [None, None]
 
 
+def test_a_remote_style_executor_reuses_the_judging():
+    """A stand-in for a remote service: it only reports what the program returned, and
+    `tests_formats.judge` turns that into outcomes; extraction and scoring are unchanged."""
+    from rewardsmith.verifiers.code.harness import encode
+    from rewardsmith.verifiers.code.tests_formats import judge
+
+    class Remote:
+        def run(self, program):
+            job = program.suite.untrusted()  # all a remote service would receive
+            ns: dict = {}
+            exec(program.code, ns)  # the "service" (trusted test code only)
+            frames = [("ready", 0, {}), ("load", 0, {"ok": True})]
+            for i, (args, kwargs) in enumerate(job["cases"]):
+                frames.append(("test", i, {"ok": True, "value": encode(ns[job["entry_point"]](*args, **kwargs))}))
+            raw = {"frames": frames, "timed_out": False, "signal": None, "exit": "exit code 0"}
+            outcomes, infra = judge(program.suite, [raw])
+            return ProgramResult(outcomes, infra_error=infra)
+
+        def run_many(self, programs, *, workers=None, on_result=None):
+            return [self.run(p) for p in programs]
+
+    r = code_tests(executor=Remote())
+    tests = [{"args": [2], "expected": 4}, {"args": [3], "expected": 9}]
+    s = r.score({"completion": fenced("def sq(x):\n    return x * 2"), "tests": tests, "entry_point": "sq"})
+    assert s.value == 0.5 and [t["status"] for t in s.details["tests"]] == ["passed", "failed"]
+
+
 @pytest.mark.parametrize("isolation", ["auto", "none"])
 def test_nothing_outlives_a_killed_pool_worker(isolation):
     """The core pool SIGKILLs a worker that runs past its deadline; the zygote that worker
