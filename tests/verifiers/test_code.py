@@ -359,7 +359,7 @@ def test_nothing_outlives_a_killed_pool_worker(isolation):
         """)
     inner = code_tests(timeout=60, isolation=isolation)
     outer = rs.reward(lambda s: inner.score(s), kind="cpu", name="wrapped")
-    [s] = outer.score_batch([{"completion": prog, "tests": "assert True"}], workers=1, timeout=2.0)
+    [s] = outer.score_batch([{"completion": prog, "tests": "assert True"}], workers=1, timeout=4.0)
     assert s.status == "timeout"
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
