@@ -31,6 +31,7 @@ _ANSWER_IS = re.compile(
 )
 _GSM8K = re.compile(r"####[ \t]*")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_JOINER = re.compile(r"\s*(?:,|;|\bor\b|\band\b|,\s*and\b|,\s*or\b)\s*", re.IGNORECASE)
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 
 
@@ -87,9 +88,15 @@ def _clean_capture(raw: str) -> str:
     boxed = last_boxed(raw)
     if boxed is not None:
         return boxed
-    span = _MATH_SPAN.search(raw)
-    if span:
-        return next(g for g in span.groups() if g is not None).strip()
+    spans = list(_MATH_SPAN.finditer(raw))
+    if spans:
+        # "$x=1$ or $x=2$": several spans joined only by separators are one list of answers
+        parts = [next(g for g in spans[0].groups() if g is not None).strip()]
+        for before, span in zip(spans, spans[1:], strict=False):
+            if not _JOINER.fullmatch(raw[before.end() : span.start()]):
+                break
+            parts.append(next(g for g in span.groups() if g is not None).strip())
+        return ", ".join(parts)
     raw = raw.strip().strip("*_").strip()
     raw = re.sub(r"[.;!]+\s*$", "", raw).strip()
     return raw
