@@ -78,6 +78,7 @@ CATEGORIES = {
         (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{bmatrix}1&2\\3&4\end{bmatrix}", True),
         (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&3\\2&4\end{pmatrix}", False),
         (r"\begin{pmatrix}1\\2\end{pmatrix}", "(1, 2)", True),
+        (r"\begin{array}{cccc} 1 & 2 & 3 & 4 \end{array}", "(1, 2, 3, 4)", True),
     ],
     "percent": [(r"60\%", "0.6", True), (r"60\%", "60", True), ("60", "0.6", False)],
     "units": [
@@ -87,7 +88,11 @@ CATEGORIES = {
         (r"\pi r^2 h", r"\pi r^2", False),
     ],
     "choice": [("B", "(B)", True), ("B", r"\text{(C)}", False), ("E", "(E) 12", True)],
-    "text": [(r"\text{Tuesday}", "tuesday", True), ("no", "on", False)],
+    "text": [
+        (r"\text{Tuesday}", "tuesday", True),
+        ("no", "on", False),
+        (r"\text{Devon and Jack}", "Dovne and Jack", False),
+    ],
 }
 PAIRS = [(cat, *case) for cat, cases in CATEGORIES.items() for case in cases]
 

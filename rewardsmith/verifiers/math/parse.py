@@ -95,6 +95,7 @@ def scalar(expr: Any, **kw: Any) -> MathValue:
 _TOKEN = re.compile(
     r"(?P<ws>\s+)"
     r"|(?P<num>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
+    r"|(?P<env>\\(?:begin|end)\s*\{[a-zA-Z*]+\}(?:\{[lcr|\s]*\})?)"
     r"|(?P<cmd>\\(?:[a-zA-Z]+|[{}|%\\]))"
     r"|(?P<word>[a-zA-Z]+)"
     r"|(?P<op>\*\*|<=|>=|!=|=<|=>|[-+*/^_!=<>()\[\]{},|&%':;])"
@@ -238,17 +239,29 @@ def tokenize(text: str) -> list[tuple[str, str]]:
         pos = m.end()
         if kind == "ws":
             continue
+        if kind == "env":  # \begin{pmatrix}{cc}: names are not maths letters
+            cmd, _, rest = value.partition("{")
+            out.append(("cmd", cmd.strip()))
+            for name in rest.replace("}", "").split("{"):
+                out.extend([("op", "{"), ("envname", name), ("op", "}")])
+            continue
         if kind == "word":
-            i = 0
+            i, loose = 0, 0
             while i < len(value):
+                if loose >= 4:  # "Devon": a word, not the product D*e*v*o*n (anagrams would match)
+                    raise ParseFailure(f"{value!r} is a word")
                 for w in _WORD_ORDER:
                     if value.startswith(w, i) and (len(value) == len(w) or w not in ("in", "ln")):
                         out.append(("name", _WORDS[w]))
                         i += len(w)
+                        loose = 0
                         break
                 else:
                     out.append(("letter", value[i]))
                     i += 1
+                    loose += 1
+            if loose >= 4:
+                raise ParseFailure(f"{value!r} is a word")
             continue
         out.append((kind, value))
     return out
