@@ -237,3 +237,15 @@ def test_score_batch_matches_score():
     single = [(s.value, s.status) for s in map(r.score, samples)]
     batch = [(s.value, s.status) for s in r.score_batch(samples, workers=2)]
     assert single == batch == [(1.0, "ok"), (0.0, "wrong"), (1.0, "ok"), (0.0, "no_answer")]
+
+
+def test_a_sympy_failure_is_not_equal_never_unscored(monkeypatch):
+    from rewardsmith.verifiers.math import equivalence
+
+    def boom(self, gold, pred):
+        raise ZeroDivisionError("sympy gave up")
+
+    monkeypatch.setattr(equivalence.Comparer, "compare", boom)
+    score = math_equal(timeout=None).score({"completion": "x^2+1", "answer": "x^2+2"})
+    assert (score.value, score.status) == (0.0, "wrong")
+    assert score.details["rule"] == "sympy_failed:ZeroDivisionError"
