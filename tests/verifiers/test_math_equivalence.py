@@ -86,6 +86,8 @@ CATEGORIES = {
         (r"30^\circ", "30", True),
         ("13", r"\text{13}", True),
         (r"\pi r^2 h", r"\pi r^2", False),
+        (r"\frac{1}{2}", r"\sin 30^\circ", True),
+        (r"\frac{\pi}{6}", r"30^\circ", False),
     ],
     "choice": [("B", "(B)", True), ("B", r"\text{(C)}", False), ("E", "(E) 12", True)],
     "text": [

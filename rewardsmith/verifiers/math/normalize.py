@@ -7,7 +7,8 @@ This is string work only (no SymPy), so it is fast and cannot hang. What it does
 - `\\dfrac`/`\\tfrac`/`\\cfrac` become `\\frac`, `\\dbinom` becomes `\\binom`;
 - `\\text{}`, `\\mathrm{}`, `\\textbf{}`, `\\mbox{}` are unwrapped to their content, then unit
   words after a number are dropped ("5 cm", "12 \\text{ inches}", "\\$5", "30 degrees");
-- degrees `^\\circ` are a unit and dropped: 30^\\circ is 30;
+- degrees `^\\circ` are a unit and dropped: 30^\\circ is 30 (inside trigonometry they are
+  converted: `\\sin 30^\\circ` is sin(pi/6));
 - thousands separators are removed only when the *whole* answer is one grouped number
   ("1,000,000", "1{,}000", "1 000"), because inside an expression a comma separates items;
 - a mixed number that is the whole answer ("3\\frac{1}{2}", "3 1/2") is 3 + 1/2, the convention
@@ -52,6 +53,7 @@ _DROP = re.compile(
     r"|(?<!\\)\\[,;:! ]|\\hspace\*?\{[^}]*\}|~"
 )
 _FRAC_ALIASES = re.compile(r"\\(?:dfrac|tfrac|cfrac)(?![a-zA-Z])")
+_TRIG = re.compile(r"(?:sin|cos|tan|sec|csc|cot)(?![a-zA-Z])")
 _DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree(?![a-zA-Z])|\^\s*\{\s*o\s*\}")
 _UNITS = (
     "cm|mm|km|meters?|metres?|centimeters?|millimeters?|kilometers?|in|inch|inches|ft|feet|foot|yards?|yd|miles?|mi"
@@ -145,8 +147,10 @@ def normalize(answer: str) -> str:
     text = re.sub(r"\\(?:text|mbox|textrm)\s*\{\s*(?:and|or)\s*\}", ", ", text)
     text = _TEXT_WORDS.sub(" ", text)
     text = _unwrap(text, _WRAPPERS)
-    text = _DEGREES.sub(" ", text)
-    text = text.replace("\\", "\\").strip()
+    # degrees are a unit (dropped), except inside trigonometry: \sin 15^\circ is sin(pi/12)
+    degree_mark = " \\degree " if _TRIG.search(text) else " "
+    text = _DEGREES.sub(lambda _: degree_mark, text)
+    text = text.strip()
     text = re.sub(r"^\\?\$\s*", "", text)  # a leading currency sign
     text = _IN_PREFIX.sub("", text)
     text = _CONJUNCTION.sub(", ", text)

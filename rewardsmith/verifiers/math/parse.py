@@ -562,9 +562,11 @@ class _Parser:
         return self.postfix_ops(self.primary())
 
     def postfix_ops(self, value: MathValue) -> MathValue:
-        while self.at("!", "%", "'"):
+        while self.at("!", "%", "'", "\\degree"):
             op = self.take()[1]
-            if op == "!":
+            if op == "\\degree":
+                value = scalar(self.binop("*", value.expr, sp.pi / 180))
+            elif op == "!":
                 value = scalar(self.factorial(value.expr))
             elif op == "%":
                 value = scalar(self.binop("/", value.expr, sp.Integer(100)), percent=True)
