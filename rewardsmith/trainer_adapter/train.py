@@ -122,6 +122,10 @@ def build_trainer(config: TrainConfig, *, reward_funcs: list[Any] | None = None)
     """The GRPOTrainer for `config` (LoRA on the config's model, the config's dataset); `reward_funcs`
     replaces `[to_trl(<the config's composite>)]`, e.g. to wrap it with a timer in a benchmark."""
     _offline_when_local(config)
+    # Sleeping, not spinning, OpenMP threads: on a CPU shared with other work (CI, other jobs) spinning
+    # threads steal each other's cores and a step can take several times longer. Only effective before
+    # torch is first imported; an explicit setting in the environment wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     device, bf16 = pick_device(config.device)
 
     import torch

@@ -127,3 +127,19 @@ def test_cuda_without_a_gpu_is_an_error_not_a_fallback():
         with pytest.raises(SpecError, match="no GPU"):
             pick_device("cuda")
     assert pick_device("cpu") == ("cpu", False)
+
+
+def test_datasets_load_from_the_task_or_a_jsonl_file(tmp_path):
+    from rewardsmith.trainer_adapter.train import load_datasets
+
+    train_rows, held_out = load_datasets(load_config(overrides=["dataset.n_train=6", "dataset.n_eval=3"]))
+    assert len(train_rows) == 6 and len(held_out) == 3
+    assert not set(train_rows["question"]) & set(held_out["question"])
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        '{"question": "2+2?", "answer": "4", "level": 1}\n{"question": "3+3?", "answer": "6", "level": 2}\n'
+    )
+    rows, none = load_datasets(load_config(**{"dataset.path": str(data), "dataset.prompt_column": "question"}))
+    assert none is None and rows.column_names == ["prompt", "answer", "level"] and rows[1]["prompt"] == "3+3?"
+    with pytest.raises(SpecError, match="'prompt' column"):
+        load_datasets(load_config(**{"dataset.path": str(data)}))
