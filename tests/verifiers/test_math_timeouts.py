@@ -127,3 +127,56 @@ def test_timeout_in_score_batch_kills_the_worker(hanging_sympy):
     assert time.monotonic() - start < 2 * LIMIT + 5
     assert [(s.value, s.status) for s in scores] == [(0.0, "timeout"), (1.0, "ok"), (0.0, "timeout")]
     assert _no_children_left()
+
+
+def _random_answer(rng):
+    atoms = ["1", "2", "0", "x", "y", "e", "i", r"\pi", "0.5", r"\infty", "-1", "10"]
+
+    def expr(depth=0):
+        if depth > 3 or rng.random() < 0.3:
+            return rng.choice(atoms)
+        a, b = expr(depth + 1), expr(depth + 1)
+        return rng.choice(
+            [
+                f"{a}+{b}",
+                f"{a}-{b}",
+                rf"{a}\cdot {b}",
+                rf"\frac{{{a}}}{{{b}}}",
+                f"{{{a}}}^{{{b}}}",
+                rf"\sqrt{{{a}}}",
+                f"({a})!",
+                rf"\sin({a})",
+                rf"\ln({a})",
+                f"|{a}|",
+                f"({a})({b})",
+                rf"\log_{{{a}}}{{{b}}}",
+            ]
+        )
+
+    shape = rng.randint(0, 6)
+    if shape == 0:
+        return f"({expr()}, {expr()})"
+    if shape == 1:
+        return f"[{expr()}, {expr()})"
+    if shape == 2:
+        return rf"\{{{expr()}, {expr()}\}}"
+    if shape == 3:
+        return f"x = {expr()}"
+    if shape == 4:
+        return rf"{expr()} < x \le {expr()}"
+    return expr()
+
+
+@pytest.mark.integration
+def test_random_answers_never_crash():
+    import random
+
+    rng = random.Random(5)
+    samples = []
+    for _ in range(150):
+        gold = _random_answer(rng)
+        samples.append({"completion": _random_answer(rng) if rng.random() < 0.7 else gold, "answer": gold})
+    scores = math_equal(timeout=LIMIT).score_batch(samples, workers=2)
+    assert all(s.value in (0.0, 1.0) and s.status in ("ok", "wrong", "timeout") for s in scores)
+    same = [s for sample, s in zip(samples, scores, strict=True) if sample["completion"] == sample["answer"]]
+    assert same and all(s.value == 1.0 for s in same)

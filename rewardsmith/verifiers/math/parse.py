@@ -85,6 +85,8 @@ def short(expr: Any, limit: int = 200) -> str:
         text = sp.sstr(expr)
     except ValueError:  # Python refuses int -> str past 4300 digits
         return f"<{type(expr).__name__} too large to print>"
+    except Exception:  # the printer sorts terms, and NaN terms refuse to be compared
+        return f"<unprintable {type(expr).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
