@@ -71,7 +71,7 @@ class CodeTests(Reward):
             "code": program.code[:20000],
             "format": program.suite.mode,
             "isolation": result.isolation,
-            "limits": self.limits.to_dict(),
+            "limits": program.limits.to_dict(),
             "stdout_tail": result.stdout[-_TAIL:],
             "stderr_tail": result.stderr[-_TAIL:],
             "exit": result.exit,

@@ -29,6 +29,7 @@ Comparison policy (documented in docs/code.md):
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -166,6 +167,7 @@ class _GuardCompares(ast.NodeTransformer):
         )
 
 
+@functools.lru_cache(maxsize=1024)  # GRPO scores many completions against the same tests
 def guard_comparisons(source: str) -> str:
     """Rewrite test source so that every operand of ==, !=, <, <=, >, >=, in, not in goes
     through the sandbox's plain-data check first: an AlwaysEqual object (or one with a rigged
@@ -175,11 +177,19 @@ def guard_comparisons(source: str) -> str:
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
-def _check_source(source: str, where: str, i: int) -> None:
+@functools.lru_cache(maxsize=1024)
+def _syntax_error(source: str) -> str | None:
     try:
         ast.parse(source)
     except SyntaxError as exc:
-        raise InputError(f"{where}: test {i} is not valid Python ({exc.msg}, line {exc.lineno})") from None
+        return f"{exc.msg}, line {exc.lineno}"
+    return None
+
+
+def _check_source(source: str, where: str, i: int) -> None:
+    error = _syntax_error(source)
+    if error:
+        raise InputError(f"{where}: test {i} is not valid Python ({error})")
 
 
 def _assert_name(source: str, entry_point: str | None, i: int) -> str:
