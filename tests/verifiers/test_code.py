@@ -120,6 +120,15 @@ def test_stdin_stdout_cases(code):
     assert exits.value == 1.0  # exit(0) ends a script normally
 
 
+def test_stdin_stdout_stops_after_a_timeout():
+    prog = fenced("n = int(input())\nwhile n == 2:\n    pass\nprint(n)")
+    tests = [{"input": str(i), "output": str(i)} for i in (1, 2, 3, 4)]
+    t = time.monotonic()
+    s = code_tests(timeout=1).score({"completion": prog, "tests": tests})
+    assert [x["status"] for x in s.details["tests"]] == ["passed", "timeout", "not_run", "not_run"]
+    assert s.value == 0.25 and s.status == "timeout" and time.monotonic() - t < 10
+
+
 def test_function_call_cases(code):
     prog = fenced("def f(a, b=0):\n    return (a + b, a * 0.1)")
     tests = {

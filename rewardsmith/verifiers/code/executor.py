@@ -287,6 +287,7 @@ class LocalExecutor:
                 return ProgramResult([], infra_error=f"sandbox supervisor error: {reply[1]}", isolation=z.report)
             runs = reply[1]["runs"]
             outcomes, infra = judge(program.suite, runs, float_tolerance=program.float_tolerance)
+            runs = [r for r in runs if not r.get("skipped")]
             return ProgramResult(
                 outcomes,
                 infra_error=infra,

@@ -386,6 +386,9 @@ def _ended(run: dict[str, Any]) -> str:
 def _judge_io(suite: TestSuite, runs: list[dict[str, Any]], tol: float) -> tuple[list[TestOutcome], str | None]:
     outcomes = []
     for name, run, expected in zip(suite.names, runs, suite.expected, strict=False):
+        if run.get("skipped"):
+            outcomes.append(TestOutcome(name, NOT_RUN, "not run: an earlier case ran past the time limit"))
+            continue
         frames = {(k, i): p for k, i, p in run["frames"]}
         if ("ready", 0) not in frames:
             return (

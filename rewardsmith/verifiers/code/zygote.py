@@ -206,7 +206,14 @@ class Zygote:
         limits = sandbox.Limits(**job["limits"])
         spec = {k: job[k] for k in ("mode", "code", "tests", "cases", "entry_point") if k in job}
         if job["mode"] == "io":
-            runs = [self.run(spec, limits, stdin) for stdin in job["inputs"]]
+            # Once a case runs out of time the program is not given the rest of the budget:
+            # a looping solution would otherwise cost (number of cases x timeout).
+            runs: list[dict[str, Any]] = []
+            for stdin in job["inputs"]:
+                if any(r.get("timed_out") for r in runs):
+                    runs.append({"skipped": True})
+                else:
+                    runs.append(self.run(spec, limits, stdin))
         else:
             runs = [self.run(spec, limits, None)]
         return {"runs": runs, "isolation": self.report}
