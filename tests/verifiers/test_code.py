@@ -505,8 +505,11 @@ NON_ROOT_SCRIPT = """
 import json
 from rewardsmith.verifiers.code import code_tests
 prog = "```python\\nimport os\\nif os.fork() == 0:\\n    os.setsid()\\n    os.execv('/bin/sleep', ['sleep', 'MARK'])\\ndef f():\\n    return os.getuid()\\n```"
-s = code_tests(timeout=2).score({"completion": prog, "tests": "assert f() != 65534"})  # no uid to drop to
-print(json.dumps({"value": s.value, "reason": s.reason, "isolation": s.details["isolation"]}))
+out = []
+for isolation in ("auto", "none"):  # "none": what a user without user namespaces gets
+    s = code_tests(timeout=2, isolation=isolation).score({"completion": prog, "tests": "assert f() != 65534"})
+    out.append({"value": s.value, "reason": s.reason, "isolation": s.details["isolation"]})
+print(json.dumps(out))
 """
 
 
@@ -539,12 +542,16 @@ def test_non_root_user_degrades_and_says_so():
         env={"PATH": os.environ.get("PATH", ""), "HOME": "/tmp"},
         cwd="/tmp",
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result, bare = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["value"] == 1.0, result["reason"]
     iso = result["isolation"]
     assert iso["user"].startswith("1000") and iso["pid"].startswith("the supervisor's own PID namespace")
     assert iso["proc"].startswith("private") and iso["network"].startswith("isolated")
     assert any("filesystem" in w for w in iso["warnings"])
+    assert bare["value"] == 1.0, bare["reason"]
+    iso = bare["isolation"]
+    assert iso["user"].startswith("1000") and iso["pid"].startswith("no PID namespace")
+    assert iso["network"].startswith("none:") and len(iso["warnings"]) >= 3  # network, pid, filesystem
     assert not [p for p in psutil.process_iter(["cmdline"]) if mark in " ".join(p.info["cmdline"] or [])]
 
 

@@ -21,6 +21,7 @@ import select
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +183,15 @@ class ZygotePool:
                 self._cond.notify()
         with self._cond:
             self._all.add(z)
+            first, self._warned = not getattr(self, "_warned", False), True
+        if first and z.report.get("warnings"):
+            warnings.warn(
+                "rewardsmith code sandbox is running with reduced isolation: "
+                + "; ".join(z.report["warnings"])
+                + " (see details['isolation'] of each Score and docs/code.md)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return z
 
     def release(self, z: _Zygote, *, broken: bool = False) -> None:

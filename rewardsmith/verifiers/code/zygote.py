@@ -145,7 +145,8 @@ class Zygote:
                 if self.subreaper
                 else "no PID namespace and no subreaper: double-forked processes may survive"
             )
-            r["warnings"].append("no per-run PID namespace: the program can signal other processes of its user")
+            whom = "ANY process (it runs as root)" if uid == 0 and not self.drop else "other processes of its user"
+            r["warnings"].append(f"no PID namespace: the program can signal {whom}")
         if self.private_dirs and self.drop:
             r["filesystem"] = (
                 f"read-only for uid {sandbox.NOBODY} except the work dir and private tmpfs on "
