@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import linecache
 import os
 import sys
 import time
@@ -33,8 +34,9 @@ import traceback
 import types
 from typing import Any
 
+from rewardsmith.verifiers.code.tests_formats import GUARD_NAME, guard_comparisons
+
 RESULT_FD = 3
-GUARD_NAME = "__rewardsmith_plain__"  # the name tests_formats.guard_comparisons calls
 _PRISTINE_BUILTINS = dict(builtins.__dict__)
 _write, _perf = os.write, time.perf_counter
 
@@ -184,6 +186,20 @@ def _restore_builtins() -> None:
     _dict_update(current, _PRISTINE_BUILTINS)
 
 
+def _where(exc: BaseException, filename: str) -> str:
+    """' at line N: <source>' of the deepest frame in `filename` (which assert failed)."""
+    found = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            found = f" at line {frame.lineno}: {(frame.line or '').strip()[:200]}"
+    return found
+
+
+def _remember_source(filename: str, source: str) -> None:
+    """So that tracebacks in stderr_tail show the offending lines."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+
+
 def _load(spec: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str, int]:
     """Run the solution's top level: (namespace or None, error text, exit code)."""
     # A real module in sys.modules: dataclasses, typing and pickle look classes up through it.
@@ -192,6 +208,7 @@ def _load(spec: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str, 
     sys.modules[name] = module
     ns: dict[str, Any] = module.__dict__
     ns["__builtins__"] = builtins
+    _remember_source("solution.py", spec["code"])
     try:
         code = compile(spec["code"], "solution.py", "exec")
         exec(code, ns)
@@ -202,7 +219,7 @@ def _load(spec: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str, 
         return None, f"the solution called exit({code_!r})", status
     except BaseException as exc:
         _restore_builtins()
-        traceback.print_exc()
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)  # from solution.py on
         return None, _error_text(exc), 1
     _restore_builtins()
     return ns, "", 0
@@ -219,6 +236,12 @@ def _run_script(spec: dict[str, Any], report: Any) -> None:
 
 
 def _run_tests(spec: dict[str, Any], report: Any) -> None:
+    # Compile the tests before any solution code runs, so it cannot tamper with `ast`/`compile`.
+    compiled: list[Any] = []
+    for i, source in enumerate(spec.get("tests") or []):
+        _remember_source(f"test_{i}.py", source)
+        tree = guard_comparisons(source) if spec.get("guard", True) else source
+        compiled.append(compile(tree, f"test_{i}.py", "exec"))
     ns, error, _ = _load(spec, "__main__" if spec.get("main_name") else "solution")
     if ns is None:
         report("load", 0, {"ok": False, "error": error})
@@ -256,12 +279,12 @@ def _run_tests(spec: dict[str, Any], report: Any) -> None:
     test_ns_base["__builtins__"] = dict(_PRISTINE_BUILTINS)
     test_ns_base["__name__"] = "__main__"
     test_ns_base[GUARD_NAME] = _plain_guard(violations)
-    for i, source in enumerate(spec["tests"]):
+    for i, (source, code) in enumerate(zip(spec["tests"], compiled, strict=True)):
         before = len(violations)
         t0 = _perf()
         test_ns = dict(test_ns_base)
         try:
-            exec(compile(source, f"test_{i}.py", "exec"), test_ns)
+            exec(code, test_ns)
             if entry:
                 check = test_ns.get("check")
                 if callable(check) and "def check" in source:
@@ -278,7 +301,7 @@ def _run_tests(spec: dict[str, Any], report: Any) -> None:
             if len(violations) != before:
                 payload = {"ok": False, "error": "NotPlainData: " + violations[before], "time": _perf() - t0}
             else:
-                payload = {"ok": False, "error": _error_text(exc), "time": _perf() - t0}
+                payload = {"ok": False, "error": _error_text(exc) + _where(exc, f"test_{i}.py"), "time": _perf() - t0}
         _restore_builtins()
         report("test", i, payload)
     report("end", 0, {})

@@ -76,11 +76,10 @@ class TestSuite:
         return len(self.names)
 
     def untrusted(self, *, type_check: bool = True) -> dict[str, Any]:
-        """What the sandbox needs. With `type_check`, assert sources have every comparison
-        operand wrapped in the plain-data guard (see `guard_comparisons`)."""
+        """What the sandbox needs. `guard`: compile assert tests with every comparison
+        operand wrapped in the plain-data check (see `guard_comparisons`)."""
         if self.mode == "assert":
-            sources = [guard_comparisons(src) for src in self.sources] if type_check else self.sources
-            return {"mode": "assert", "tests": sources, "entry_point": self.entry_point}
+            return {"mode": "assert", "tests": self.sources, "entry_point": self.entry_point, "guard": type_check}
         if self.mode == "call":
             return {"mode": "call", "cases": self.cases, "entry_point": self.entry_point}
         return {"mode": "io", "inputs": self.inputs}
@@ -167,14 +166,14 @@ class _GuardCompares(ast.NodeTransformer):
         )
 
 
-@functools.lru_cache(maxsize=1024)  # GRPO scores many completions against the same tests
-def guard_comparisons(source: str) -> str:
-    """Rewrite test source so that every operand of ==, !=, <, <=, >, >=, in, not in goes
-    through the sandbox's plain-data check first: an AlwaysEqual object (or one with a rigged
-    `__lt__`, or reached through a method or attribute) fails the test instead of passing it.
-    Done here, in the verifier's process, on trusted test source."""
+def guard_comparisons(source: str) -> ast.Module:
+    """The test source's syntax tree with every operand of ==, !=, <, <=, >, >=, in, not in
+    sent through the sandbox's plain-data check first: an AlwaysEqual object (or one with a
+    rigged `__lt__`, or reached through a method or attribute) fails the test instead of
+    passing it. Line numbers are kept, so tracebacks point at the original test lines. The
+    harness compiles the tests with it before the solution's code runs."""
     tree = _GuardCompares().visit(ast.parse(source))
-    return ast.unparse(ast.fix_missing_locations(tree))
+    return ast.fix_missing_locations(tree)
 
 
 @functools.lru_cache(maxsize=1024)

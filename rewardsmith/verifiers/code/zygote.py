@@ -205,7 +205,7 @@ class Zygote:
     # -- one job ---------------------------------------------------------------------------
     def job(self, job: dict[str, Any]) -> dict[str, Any]:
         limits = sandbox.Limits(**job["limits"])
-        spec = {k: job[k] for k in ("mode", "code", "tests", "cases", "entry_point") if k in job}
+        spec = {k: job[k] for k in ("mode", "code", "tests", "cases", "entry_point", "guard") if k in job}
         if job["mode"] == "io":
             # Once a case runs out of time the program is not given the rest of the budget:
             # a looping solution would otherwise cost (number of cases x timeout).
