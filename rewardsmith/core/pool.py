@@ -57,16 +57,16 @@ def _worker_main(conn: Connection, fn: Callable[[Any], Any]) -> None:
                 break
             if msg is None:
                 break
-            index, item = msg
-            try:
-                outcome: tuple[str, Any] = ("ok", fn(item))
-            except BaseException as exc:  # reported, re-raised by the parent if strict
-                outcome = ("exc", exc)
-            try:
-                conn.send((index, outcome))
-            except Exception:
-                tb = "".join(traceback.format_exception(outcome[1])) if outcome[0] == "exc" else ""
-                conn.send((index, ("exc", _RemoteError(f"unpicklable result or exception: {outcome[1]!r}\n{tb}"))))
+            for index, item in msg:  # a chunk: results go back one by one as they finish
+                try:
+                    outcome: tuple[str, Any] = ("ok", fn(item))
+                except BaseException as exc:  # reported, re-raised by the parent if strict
+                    outcome = ("exc", exc)
+                try:
+                    conn.send((index, outcome))
+                except Exception:
+                    tb = "".join(traceback.format_exception(outcome[1])) if outcome[0] == "exc" else ""
+                    conn.send((index, ("exc", _RemoteError(f"unpicklable result or exception: {outcome[1]!r}\n{tb}"))))
     finally:
         os._exit(0)
 
@@ -78,8 +78,9 @@ class _Worker:
         self.proc = ctx.Process(target=_worker_main, args=(child, fn), daemon=False)
         self.proc.start()
         child.close()
-        self.index: int | None = None
+        self.queue: deque[int] = deque()  # indices sent to this worker; the head is running
         self.deadline: float | None = None
+        self.finished = 0  # results collected since the dispatcher last counted
 
     def kill(self) -> None:
         try:
@@ -116,58 +117,74 @@ class ProcessPool(Generic[T, R]):
         self.fn, self.workers, self.timeout = fn, max(1, workers), timeout
         self.on_timeout, self.on_crash, self.on_result = on_timeout, on_crash, on_result
         self.ctx = mp.get_context("fork")
+        self.max_chunk = 16
+
+    def _drain(self, w: _Worker, results: list[Any]) -> R | None:
+        """Collect every result the worker has sent; the crash result if it died mid-item."""
+        while w.queue:
+            try:
+                index, (kind, value) = w.conn.recv()
+            except (EOFError, OSError):
+                w.proc.join(timeout=5)
+                code = w.proc.exitcode
+                why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+                return self.on_crash(w.queue[0], WorkerCrash(f"worker process died ({why})"))
+            if kind == "exc":
+                try:
+                    value.sample_index = index
+                except AttributeError:
+                    pass
+                raise value
+            results[index] = value
+            w.queue.popleft()
+            w.finished += 1
+            w.deadline = time.monotonic() + self.timeout if self.timeout else None
+            if not w.conn.poll():
+                break
+        return None
 
     def map(self, items: Sequence[T]) -> list[R]:
         results: list[Any] = [None] * len(items)
-        pending = deque(enumerate(items))
+        pending = deque(range(len(items)))
         remaining = len(items)
         pool = [_Worker(self.ctx, self.fn) for _ in range(min(self.workers, len(items)))]
+        # Chunks save a round trip per item; the deadline still applies to each item, because
+        # the worker reports every result as it finishes and the clock restarts on each.
+        chunk = max(1, min(self.max_chunk, len(items) // (4 * len(pool) or 1)))
         try:
             while remaining:
+                now = time.monotonic()
                 for w in pool:
-                    if w.index is None and pending:
-                        w.index, item = pending.popleft()
-                        w.deadline = time.monotonic() + self.timeout if self.timeout else None
-                        w.conn.send((w.index, item))
-                busy = [w for w in pool if w.index is not None]
+                    if not w.queue and pending:
+                        batch = [pending.popleft() for _ in range(min(chunk, len(pending)))]
+                        w.queue.extend(batch)
+                        w.deadline = now + self.timeout if self.timeout else None
+                        w.conn.send([(i, items[i]) for i in batch])
+                busy = [w for w in pool if w.queue]
                 deadlines = [w.deadline for w in busy if w.deadline is not None]
                 wait_s = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 ready = set(wait([w.conn for w in busy], timeout=wait_s))
                 for slot, w in enumerate(pool):
-                    if w.index is None:
+                    if not w.queue:
                         continue
-                    done: tuple[int, Any] | None = None
                     if w.conn in ready:
-                        try:
-                            index, (kind, value) = w.conn.recv()
-                        except (EOFError, OSError):
-                            kind = "crash"
-                        if kind == "exc":
-                            try:
-                                value.sample_index = index
-                            except AttributeError:
-                                pass
-                            raise value
-                        if kind == "ok":
-                            done = (index, value)
-                        else:
-                            w.proc.join(timeout=5)
-                            code = w.proc.exitcode
-                            why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-                            done = (w.index, self.on_crash(w.index, WorkerCrash(f"worker process died ({why})")))
-                            w.kill()
-                            pool[slot] = _Worker(self.ctx, self.fn)
+                        failure = self._drain(w, results)
                     elif w.deadline is not None and time.monotonic() >= w.deadline:
-                        done = (w.index, self.on_timeout(w.index))
+                        failure = self.on_timeout(w.queue[0])
+                    else:
+                        continue
+                    if failure is not None:  # the head item timed out or crashed its worker
+                        results[w.queue.popleft()] = failure
+                        w.finished += 1
+                        pending.extendleft(reversed(w.queue))  # the rest of its chunk goes back
+                        w.queue.clear()
                         w.kill()
                         pool[slot] = _Worker(self.ctx, self.fn)
-                    if done is not None:
-                        results[done[0]] = done[1]
-                        remaining -= 1
-                        if pool[slot] is w:
-                            w.index = w.deadline = None
-                        if self.on_result:
+                    remaining -= w.finished
+                    if self.on_result:
+                        for _ in range(w.finished):
                             self.on_result()
+                    w.finished = 0
             return results
         finally:
             for w in pool:

@@ -184,3 +184,34 @@ def test_a_reward_in_a_worker_can_start_its_own_pool():
 
     assert [s.value for s in outer.score_batch(["a", "b"], workers=2, timeout=10)] == [4.0, 4.0]
     _no_children_left()
+
+
+def test_hang_inside_a_chunk_requeues_the_rest_of_the_chunk():
+    # 40 items on one worker are sent in chunks of 10: items queued behind a hang must still be scored
+    texts = ["x" * (i % 7 + 1) for i in range(40)]
+    texts[5] = "spin-python"
+    texts[21] = "spin-c"
+    scores = spinner.score_batch(texts, workers=1, timeout=0.5)
+    for i, (text, s) in enumerate(zip(texts, scores)):
+        if text.startswith("spin"):
+            assert (s.value, s.status) == (0.0, "timeout"), i
+        else:
+            assert (s.value, s.status) == (float(len(text)), "ok"), i
+    _no_children_left()
+
+
+def test_progress_counts_every_item_once(monkeypatch):
+    counted = []
+    import rewardsmith.core.engine as engine
+
+    class Bar:
+        def update(self, n=1):
+            counted.append(n)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(engine, "_progress", lambda reward, total, enabled: Bar())
+    texts = ["a"] * 30 + ["spin-python"] + ["b"] * 9
+    spinner.score_batch(texts, workers=2, timeout=0.5)
+    assert sum(counted) == 40
