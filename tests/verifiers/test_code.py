@@ -20,6 +20,8 @@ from rewardsmith.verifiers.code.executor import pool_for
 from rewardsmith.verifiers.code.tests_formats import outputs_match, parse_tests, values_equal
 from rewardsmith.verifiers.code.zygote import CHILD_ENV
 
+pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
+
 
 def fenced(code: str, tag: str = "python") -> str:
     return f"```{tag}\n" + textwrap.dedent(code).strip("\n") + "\n```"

@@ -19,6 +19,8 @@ import pytest
 from rewardsmith.verifiers.code import code_tests
 from rewardsmith.verifiers.code.executor import pool_for
 
+pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
+
 
 def fenced(code: str) -> str:
     return "```python\n" + textwrap.dedent(code) + "\n```"
@@ -291,7 +293,9 @@ def test_no_connection_to_a_local_listener(sandboxed):
 
 
 def test_degraded_mode_says_network_is_open(degraded):
-    s = degraded.score({"completion": fenced("def f():\n    return 1"), "tests": "assert f() == 1"})
+    pool_for("none").close()  # the warning comes with a pool's first zygote
+    with pytest.warns(RuntimeWarning, match="reduced isolation.*network is NOT isolated"):
+        s = degraded.score({"completion": fenced("def f():\n    return 1"), "tests": "assert f() == 1"})
     assert s.value == 1.0
     iso = s.details["isolation"]
     assert iso["mode"] == "none" and iso["network"].startswith("none:")

@@ -166,6 +166,7 @@ class ZygotePool:
         self._idle: list[_Zygote] = []
         self._all: set[_Zygote] = set()
         self._starting = 0
+        self._warned = False
         self._cond = threading.Condition()
 
     def acquire(self) -> _Zygote:
@@ -183,7 +184,7 @@ class ZygotePool:
                 self._cond.notify()
         with self._cond:
             self._all.add(z)
-            first, self._warned = not getattr(self, "_warned", False), True
+            first, self._warned = not self._warned, True
         if first and z.report.get("warnings"):
             warnings.warn(
                 "rewardsmith code sandbox is running with reduced isolation: "
@@ -212,6 +213,7 @@ class ZygotePool:
     def close(self) -> None:
         with self._cond:
             zs, self._idle, self._all = list(self._all), [], set()
+            self._warned = False
         for z in zs:
             z.stop()
         for z in zs:
