@@ -10,10 +10,14 @@ What the machine allows is probed, never assumed:
   own PID namespace (the run is PID 1 there, so when it ends the kernel kills everything it
   started); the run drops to uid/gid 65534 ("nobody"), so RLIMIT_NPROC is enforced and the
   host's files are read-only to it; /tmp, /var/tmp, /dev/shm and /run/lock are private
-  tmpfs mounts, wiped after every run.
+  tmpfs mounts, renewed after any run that left something there; /proc hides other users'
+  processes (hidepid=2); a root-only directory holding the interpreter (/root/.pyenv) is
+  replaced by a tmpfs exposing only the interpreter.
 - not root, unprivileged user namespaces allowed: the same through a user namespace, except
-  that the run keeps the caller's uid (no one to drop to) and per-run PID namespaces are not
-  available (the process tree is cleaned by the zygote acting as a child subreaper).
+  that the run keeps the caller's uid (there is no one to drop to) and, since a user
+  namespace cannot switch back to its parent's PID namespace, the whole zygote is PID 1 of
+  one PID namespace (with its own /proc) instead of one per run; leftovers of a run are
+  killed and reaped by the zygote after it.
 - no namespaces at all (or `isolation="none"`): rlimits, own session, subreaper cleanup,
   empty environment, temporary working directory; network and filesystem are NOT isolated,
   and the isolation report says so in every Score's details.
