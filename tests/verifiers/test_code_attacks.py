@@ -210,6 +210,7 @@ def test_deep_and_wide_trees_are_removed(mode, request):
     assert "workdirs_left_behind" not in s.details["isolation"]
 
 
+@pytest.mark.skipif(os.getuid() != 0, reason="a non-root sandbox can write where its user can (docs/code.md)")
 def test_files_written_outside_the_work_dir_do_not_survive(sandboxed):
     name = f"rs-attack-{uuid.uuid4().hex}"
     targets = [f"/tmp/{name}", f"/var/tmp/{name}", f"/dev/shm/{name}", f"/root/{name}", f"{os.getcwd()}/{name}"]
