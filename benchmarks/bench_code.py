@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 
 from rewardsmith.core.engine import cpu_count
 from rewardsmith.verifiers.code import code_tests
@@ -39,6 +40,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     cores = cpu_count()
+    warnings.filterwarnings("ignore", message="rewardsmith code sandbox is running with reduced isolation")
     print(f"code sandbox benchmark — {cores} cores available, os.cpu_count()={os.cpu_count()}, uid={os.getuid()}")
 
     trivial = [(f"def f():\n    return {i}\n", f"assert f() == {i}\n") for i in range(args.trivial)]
