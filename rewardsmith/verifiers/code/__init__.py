@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from rewardsmith.core import score as S
-from rewardsmith.core.engine import cpu_count
 from rewardsmith.core.errors import SpecError, UsageError
 from rewardsmith.core.reward import Reward, error_score
 from rewardsmith.core.sample import Sample
@@ -132,7 +131,7 @@ class CodeTests(Reward):
             bar = tqdm(total=len(todo), desc=self.name, unit="program", leave=False)
         try:
             results = self.executor.run_many(
-                [p for _, p in todo], workers=opts.workers or cpu_count(), on_result=bar.update if bar else None
+                [p for _, p in todo], workers=opts.workers, on_result=bar.update if bar else None
             )
         finally:
             if bar is not None:

@@ -72,6 +72,14 @@ class Executor(Protocol):
     ) -> list[ProgramResult]: ...
 
 
+def default_workers() -> int:
+    """Programs in flight at once: twice the core count. A run spends part of its time in
+    fork, pipe round trips and namespace teardown rather than on a core, so 2x measured
+    ~35% more throughput on trivial programs than 1x; CPU-bound programs just share cores
+    (their CPU-time limit is unaffected, their wall-clock limit has a 5x margin by default)."""
+    return 2 * cpu_count()
+
+
 class SandboxUnavailable(RuntimeError):
     """The zygote could not start (or refused the requested isolation)."""
 
@@ -316,7 +324,7 @@ class LocalExecutor:
         self, programs: Sequence[Program], *, workers: int | None = None, on_result: Callable[[], None] | None = None
     ) -> list[ProgramResult]:
         """Run programs concurrently (threads each driving one zygote); results in input order."""
-        workers = max(1, min(workers or cpu_count(), len(programs) or 1, ZygotePool.MAX))
+        workers = max(1, min(workers or default_workers(), len(programs) or 1, ZygotePool.MAX))
 
         def one(p: Program) -> ProgramResult:
             try:
