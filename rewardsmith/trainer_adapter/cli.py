@@ -106,6 +106,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"mean over first/last quarter ({max(1, result.steps // 4)} steps): "
         f"{result.first_quarter_reward:.3f} → {result.last_quarter_reward:.3f}"
     )
+    if result.eval_before and result.eval_after:
+        before, after = result.eval_before, result.eval_after
+        parts = ", ".join(f"{k} {before['parts'][k]:.2f} → {after['parts'].get(k, 0.0):.2f}" for k in before["parts"])
+        print(
+            f"held-out ({after['n']} problems, greedy): mean reward {before['mean']:.3f} → {after['mean']:.3f}"
+            + (f" ({parts})" if parts else "")
+        )
     print(f"reward curve: {result.plot_path}")
     print(f"metrics:      {result.metrics_path}")
     print(f"LoRA adapter: {result.adapter_path}")

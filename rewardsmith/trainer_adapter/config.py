@@ -126,6 +126,7 @@ class TrainConfig(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
     progress: bool = True
+    eval_samples: int = Field(16, ge=0, description="held-out problems scored (greedy) before and after training")
     reward_name: str = Field("total", description="the name TRL logs the weighted sum under: rewards/<name>/mean")
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     rewards: list[RewardTerm] = Field(default_factory=lambda: [RewardTerm(**r) for r in DEFAULT_REWARDS], min_length=1)

@@ -42,13 +42,19 @@ class TrainResult:
     plot_path: Path | None
     adapter_path: Path
     seconds: float
+    #: greedy evaluation on the held-out split before and after training (None without one)
+    eval_before: dict[str, Any] | None = None
+    eval_after: dict[str, Any] | None = None
 
     def summary(self) -> str:
-        return (
+        text = (
             f"mean reward: first step {self.first_reward:.3f} → last step {self.last_reward:.3f}; "
             f"first quarter {self.first_quarter_reward:.3f} → last quarter {self.last_quarter_reward:.3f} "
             f"over {self.steps} steps in {self.seconds:.0f} s"
         )
+        if self.eval_before and self.eval_after:
+            text += f"; held-out {self.eval_before['mean']:.3f} → {self.eval_after['mean']:.3f}"
+        return text
 
 
 def pick_device(requested: str) -> tuple[str, bool]:
@@ -116,6 +122,7 @@ class BuiltRun:
     tokenizer: Any
     reward: Any
     device: str
+    held_out: Any = None
 
 
 def build_trainer(config: TrainConfig, *, reward_funcs: list[Any] | None = None) -> BuiltRun:
@@ -190,7 +197,7 @@ def build_trainer(config: TrainConfig, *, reward_funcs: list[Any] | None = None)
         processing_class=tokenizer,
         peft_config=lora,
     )
-    return BuiltRun(trainer, tokenizer, reward, device)
+    return BuiltRun(trainer, tokenizer, reward, device, _held_out)
 
 
 def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
@@ -214,7 +221,16 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(_as_callback(recorder))
+    held_out = None
+    if built.held_out is not None and config.eval_samples:
+        held_out = built.held_out.select(range(min(config.eval_samples, len(built.held_out))))
+    eval_before = evaluate(built, held_out, config) if held_out is not None else None
     trainer.train()
+    eval_after = evaluate(built, held_out, config) if held_out is not None else None
+    if eval_before is not None:
+        (run_dir / "eval.json").write_text(
+            json.dumps({"before": eval_before, "after": eval_after}, indent=2) + "\n", encoding="utf-8"
+        )
 
     adapter_path = run_dir / "adapter"
     trainer.model.save_pretrained(str(adapter_path))
@@ -236,7 +252,72 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
         plot_path=plot_path,
         adapter_path=adapter_path,
         seconds=time.perf_counter() - started,
+        eval_before=eval_before,
+        eval_after=eval_after,
     )
+
+
+def evaluate(built: BuiltRun, rows: Any, config: TrainConfig) -> dict[str, Any]:
+    """Greedy completions of the current policy on `rows`, scored with the run's reward.
+
+    Greedy, so the figure is the policy's typical answer rather than a lucky sample; it complements the
+    training curve, whose per-step mean depends on which few prompts the step drew.
+    """
+    import torch
+
+    from rewardsmith.core.sample import Sample
+    from rewardsmith.trainer_adapter.trl import batch_metrics
+
+    model, tokenizer = built.trainer.model, built.tokenizer
+    prompts = list(rows["prompt"])
+    texts = [
+        tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) if isinstance(p, list) else p
+        for p in prompts
+    ]
+    side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    try:
+        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+    finally:
+        tokenizer.padding_side = side
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model.generate(
+            **enc,
+            max_new_tokens=config.grpo.max_completion_length,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    if was_training:
+        model.train()
+    completions = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    columns = [c for c in rows.column_names if c not in ("prompt", "answer", "tests")]
+    samples = [
+        Sample(
+            completion=c,
+            prompt=p,
+            answer=row.get("answer"),
+            tests=row.get("tests"),
+            metadata={k: row[k] for k in columns},
+        )
+        for c, p, row in zip(completions, prompts, rows, strict=True)
+    ]
+    scores = built.reward.score_batch(samples)
+    values = [s.value for s in scores if s.value is not None]
+    prefix = f"rewards/{built.reward.name}/"
+    parts = {
+        k[len(prefix) : -len("/mean")]: v
+        for k, v in batch_metrics(built.reward.name, scores).items()
+        if k.endswith("/mean")
+    }
+    return {
+        "n": len(samples),
+        "mean": sum(values) / len(values) if values else math.nan,
+        "parts": parts,
+        "examples": [
+            {"prompt": row.get("question"), "completion": c} for row, c in zip(rows, completions[:3], strict=False)
+        ],
+    }
 
 
 def _offline_when_local(config: TrainConfig) -> None:

@@ -60,3 +60,8 @@ def test_two_grpo_steps_log_our_reward_names_and_parts(tmp_path):
     adapter = json.loads((result.adapter_path / "adapter_config.json").read_text())
     assert adapter["r"] == 4 and sorted(adapter["target_modules"]) == ["q_proj", "v_proj"]
     assert (result.adapter_path / "adapter_model.safetensors").stat().st_size > 0
+    # greedy evaluation on the held-out split, before and after, scored with the same composite
+    evaluation = json.loads((run / "eval.json").read_text())
+    assert evaluation["before"]["n"] == evaluation["after"]["n"] == 2
+    assert set(evaluation["after"]["parts"]) == {"format", "math", "proximity"}
+    assert result.eval_after["mean"] == evaluation["after"]["mean"]
