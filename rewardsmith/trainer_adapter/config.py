@@ -80,15 +80,15 @@ class DatasetConfig(_Section):
 class GRPOSettings(_Section):
     """The GRPO knobs that matter most; each maps onto the `trl.GRPOConfig` field of the same meaning."""
 
-    steps: int = Field(40, ge=1, description="optimizer steps (GRPOConfig.max_steps)")
+    steps: int = Field(20, ge=1, description="optimizer steps (GRPOConfig.max_steps)")
     num_generations: int = Field(4, ge=2, description="completions sampled per prompt (the GRPO group)")
-    batch_size: int = Field(8, ge=1, description="completions per device per step; a multiple of num_generations")
+    batch_size: int = Field(16, ge=1, description="completions per device per step; a multiple of num_generations")
     gradient_accumulation_steps: int = Field(1, ge=1)
     learning_rate: float = Field(
-        2e-4, gt=0, description="high for LoRA on a tiny model; use ~1e-5 for full fine-tuning"
+        3e-4, gt=0, description="high for LoRA on a tiny model; use ~1e-5 for full fine-tuning"
     )
     lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
-    max_completion_length: int = Field(48, ge=1)
+    max_completion_length: int = Field(32, ge=1)
     beta: float = Field(0.0, ge=0, description="KL coefficient; 0 skips the reference model")
     temperature: float = Field(1.0, gt=0)
     num_iterations: int = Field(1, ge=1, description="policy updates per generated batch (μ in the GRPO paper)")
