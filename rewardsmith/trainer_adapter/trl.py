@@ -18,8 +18,8 @@ Policies:
 
 The adapters are instances of module-level classes holding the Reward, so they pickle (TRL's async GRPO
 trainer scores in a spawned process); a Reward built from a SPEC is rebuilt from its SPEC when unpickled.
-Under `accelerate launch` every process calls its own copy on its own shard of completions, so the default
-worker count is the machine's cores divided by `LOCAL_WORLD_SIZE`. With vLLM generation the call is the same.
+Under `accelerate launch` every process calls its own copy on its own shard of completions, so for CPU-bound
+rewards the default worker count is the cores divided by `LOCAL_WORLD_SIZE`. With vLLM generation the call is the same.
 """
 
 from __future__ import annotations
