@@ -425,6 +425,9 @@ def plot_curve(rows: list[dict[str, Any]], reward_name: str, path: Path) -> Path
     ax.plot(steps, [r.get(MEAN_KEY, math.nan) for r in rows], label="mean reward (weighted total)", linewidth=2.5)
     for key in part_keys:
         ax.plot(steps, [r.get(key, math.nan) for r in rows], label=key[len(prefix) : -len("/mean")], alpha=0.8)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step")
     ax.set_ylabel("reward")
     ax.set_title(f"GRPO reward per step ({reward_name})")
