@@ -58,12 +58,14 @@ def main() -> int:
         rows: list[dict[str, Any]] = []
 
         from transformers import TrainerCallback
+        from transformers.trainer_callback import PrinterCallback
 
         class Keep(TrainerCallback):
             def on_log(self, args, state, control, logs=None, **kwargs):
                 if logs and "step_time" in logs:
                     rows.append(logs)
 
+        built.trainer.remove_callback(PrinterCallback)  # TRL's per-step log dicts: the table says enough
         built.trainer.add_callback(Keep())
         built.trainer.train()
 
