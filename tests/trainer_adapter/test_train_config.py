@@ -34,7 +34,7 @@ def test_bad_preset_parameter_is_rejected():
 
 def test_generations_that_do_not_divide_the_batch():
     with pytest.raises(SpecError, match=r"num_generations=3 does not divide batch_size=8.*multiple of 3"):
-        load_config(overrides=["grpo.num_generations=3"])
+        load_config(overrides=["grpo.num_generations=3", "grpo.batch_size=8"])
 
 
 def test_missing_model_path():
