@@ -93,7 +93,7 @@ def load_datasets(config: TrainConfig) -> tuple[Any, Any | None]:
     path = Path(ds.path).expanduser()
     if path.is_file():
         data: Any = load_dataset("json", data_files=str(path), split="train")
-    elif path.is_dir() and (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists():
+    elif path.is_dir() and ((path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()):
         data = load_from_disk(str(path))
     else:
         data = load_dataset(ds.path, split=ds.split)
