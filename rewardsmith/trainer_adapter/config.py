@@ -80,7 +80,7 @@ class DatasetConfig(_Section):
 class GRPOSettings(_Section):
     """The GRPO knobs that matter most; each maps onto the `trl.GRPOConfig` field of the same meaning."""
 
-    steps: int = Field(20, ge=1, description="optimizer steps (GRPOConfig.max_steps)")
+    steps: int = Field(16, ge=1, description="optimizer steps (GRPOConfig.max_steps)")
     num_generations: int = Field(4, ge=2, description="completions sampled per prompt (the GRPO group)")
     batch_size: int = Field(16, ge=1, description="completions per device per step; a multiple of num_generations")
     gradient_accumulation_steps: int = Field(1, ge=1)
