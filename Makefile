@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: install
+	mkdir -p runs
 	$(VENV)/bin/rewardsmith score --reward examples/demo_reward.py:demo_reward --input examples/demo.jsonl --output runs/demo_scores.jsonl
 	$(PY) examples/show_scores.py runs/demo_scores.jsonl
 	@# GRPO + LoRA on the embedded SmolLM2-135M, CPU, fixed seed: ~10 min on 2 cores (docs/training.md)
