@@ -49,6 +49,7 @@ MS_NODEV = 4
 MS_NOEXEC = 8
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MS_BIND = 4096
 
 NOBODY = 65534
 #: world-writable places a program could leave files in; private tmpfs mounts under namespaces
@@ -112,18 +113,49 @@ def mount_tmpfs(target: str, size_mb: int = TMPFS_MB) -> None:
     mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode=1777")
 
 
+# Private tmpfs mounts made by `private_tmpfs`: target -> (paths bound back in, their O_PATH fds).
+_PRIVATE: dict[str, dict[str, int]] = {}
+_BASELINE: dict[str, int] = {}
+
+
+def private_tmpfs(target: str, keep: list[str]) -> None:
+    """Cover `target` with a private tmpfs, binding back the paths in `keep` that lie under it
+    (a virtualenv under /tmp, as in a CI checkout, must stay importable)."""
+    keep = sorted(keep, key=len)
+    keep = [p for i, p in enumerate(keep) if not any(p.startswith(q + "/") for q in keep[:i])]
+    _PRIVATE[target] = {p: os.open(p, os.O_PATH | os.O_CLOEXEC) for p in keep}
+    _fill_tmpfs(target)
+
+
+def _fill_tmpfs(target: str) -> None:
+    mount_tmpfs(target)
+    for path, fd in _PRIVATE.get(target, {}).items():
+        os.makedirs(path, exist_ok=True)
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
+    st = os.statvfs(target)
+    _BASELINE[target] = st.f_files - st.f_ffree
+
+
+def tmpfs_baseline(target: str) -> int:
+    """Inodes a fresh private tmpfs holds (its root, plus mount points of bound-back paths)."""
+    return _BASELINE.get(target, 1)
+
+
 def renew_tmpfs(target: str) -> None:
     """Replace a private tmpfs by an empty one: O(1) whatever the run left in it (a million
     files, a directory tree deeper than PATH_MAX), where deleting could fail or take long."""
     _check(_libc.umount2(target.encode(), ctypes.c_int(MNT_DETACH)), f"umount {target}")
-    mount_tmpfs(target)
+    _fill_tmpfs(target)
 
 
 # -- zygote-level setup ---------------------------------------------------------------------
 
 
-def enter_namespaces() -> dict[str, Any]:
+def enter_namespaces(keep_visible: list[str] | None = None) -> dict[str, Any]:
     """Move the calling (zygote) process into fresh network, mount and IPC namespaces.
+
+    Paths in `keep_visible` (the interpreter and its site-packages) that lie under a shared
+    writable directory stay visible through its private tmpfs, bound back read-through.
 
     Returns the part of the isolation report it achieved; raises OSError when the machine
     refuses (the caller then degrades and says so).
@@ -140,11 +172,12 @@ def enter_namespaces() -> dict[str, Any]:
         unshare(flags)
     # Lo stays down: not even 127.0.0.1 is reachable from inside.
     mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    needed = [os.path.realpath(p) for p in keep_visible or [] if os.path.isdir(p)]
     private = []
     for d in SHARED_WRITABLE_DIRS:
         if os.path.isdir(d) and not os.path.islink(d):
             try:
-                mount_tmpfs(d)
+                private_tmpfs(d, [p for p in needed if p.startswith(d + "/")])
                 private.append(d)
             except OSError:
                 pass
@@ -155,8 +188,6 @@ def enter_namespaces() -> dict[str, Any]:
         "ipc": "isolated: own IPC namespace",
     }
 
-
-MS_BIND = 4096
 
 
 def blocked_for_others(paths: list[str]) -> dict[str, set[str]]:

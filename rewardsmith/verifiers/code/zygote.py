@@ -77,9 +77,10 @@ class Zygote:
         self.report: dict[str, Any] = {"requested": isolation, "warnings": []}
         ns_info: dict[str, Any] | None = None
         why = "disabled by isolation='none'"
+        python_paths = [p for p in (*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix) if p]
         if isolation != "none":
             try:
-                ns_info = sandbox.enter_namespaces()
+                ns_info = sandbox.enter_namespaces(python_paths)
             except OSError as exc:
                 why = f"namespaces unavailable ({exc.strerror or exc})"
                 if isolation == "namespaces":
@@ -91,7 +92,6 @@ class Zygote:
         self.subreaper = sandbox.become_subreaper()
         self.drop = uid == 0 and sandbox.can_drop_privileges()
         self.proc_view = "the host's /proc"
-        python_paths = [p for p in (*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix) if p]
         if self.drop and ns_info is None and sandbox.blocked_for_others(python_paths):
             # No mount namespace to expose the interpreter through: as uid 65534 the program
             # could not import a module the zygote did not pre-import, and would silently score 0.
@@ -383,16 +383,16 @@ class Zygote:
 
     def _clean(self, workdir: str, stdin_path: str | None) -> None:
         for d in self.private_dirs:
-            expected = 1  # the tmpfs root itself
+            expected = sandbox.tmpfs_baseline(d)  # its root and any bound-back mount points
             if d == self.tmp:
                 if stdin_path:
                     os.unlink(stdin_path)
                 try:
                     os.rmdir(workdir)  # succeeds when the run left its work dir empty
                 except OSError:
-                    expected = 2
+                    expected = -1  # the work dir is not empty: renew
             st = os.statvfs(d)
-            if st.f_files - st.f_ffree != expected or expected == 2:
+            if st.f_files - st.f_ffree != expected:
                 sandbox.renew_tmpfs(d)  # something was left: replace the whole tmpfs, O(1)
         if not self.own_tmp:  # the work dir and the stdin file lived in the private /tmp
             return
