@@ -58,11 +58,17 @@ def main() -> None:
     pool_t, _ = best_of(2, lambda: heavy.score_batch(batch, workers=cores, timeout=5))
     print(f"\nprocess-pool path (~5 ms CPU reward, {len(batch)} samples, {cores} workers)")
     print(f"{'':28}{'total s':>10}{'samples/s':>12}{'vs loop':>10}")
-    for label, t in [("plain loop (anchor)", plain_h), ("score_batch pool", pool_h), ("score_batch pool+timeout", pool_t)]:
+    for label, t in [
+        ("plain loop (anchor)", plain_h),
+        ("score_batch pool", pool_h),
+        ("score_batch pool+timeout", pool_t),
+    ]:
         print(f"{label:28}{t:>10.3f}{len(batch) / t:>12.1f}{plain_h / t:>9.2f}x")
     speedup = plain_h / pool_h
     target = 1.6 if cores >= 2 else 0.9
-    print(f"pool speed-up: {speedup:.2f}x (target ≥ {target}x on {cores} cores) -> {'PASS' if speedup >= target else 'MISS'}")
+    print(
+        f"pool speed-up: {speedup:.2f}x (target ≥ {target}x on {cores} cores) -> {'PASS' if speedup >= target else 'MISS'}"
+    )
 
 
 if __name__ == "__main__":

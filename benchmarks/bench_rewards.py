@@ -8,8 +8,20 @@ import time
 import rewardsmith as rs
 from rewardsmith.core.engine import cpu_count
 
-SPECS = ["exact", "format", "tag_count", "json", "proximity", "repetition", "too_long", "email",
-         "gsm8k", "gsm8k:compat=true", "unsloth", "unsloth:compat=true"]
+SPECS = [
+    "exact",
+    "format",
+    "tag_count",
+    "json",
+    "proximity",
+    "repetition",
+    "too_long",
+    "email",
+    "gsm8k",
+    "gsm8k:compat=true",
+    "unsloth",
+    "unsloth:compat=true",
+]
 
 
 def make_rows(n: int = 2000) -> list[dict]:
@@ -19,10 +31,15 @@ def make_rows(n: int = 2000) -> list[dict]:
     for _ in range(n):
         body = " ".join(rng.choice(words) for _ in range(rng.randint(20, 200)))
         answer = rng.choice(["72", "71", "$72"])
-        rows.append({
-            "completion": f"<reasoning>\n{body}\n</reasoning>\n<answer>\n{answer}\n</answer>\n",
-            "answer": "72", "keyword": "six", "recipient": "Dana", "max_words": 100,
-        })
+        rows.append(
+            {
+                "completion": f"<reasoning>\n{body}\n</reasoning>\n<answer>\n{answer}\n</answer>\n",
+                "answer": "72",
+                "keyword": "six",
+                "recipient": "Dana",
+                "max_words": 100,
+            }
+        )
     return rows
 
 

@@ -36,8 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     score = sub.add_parser("score", help="score a JSONL file with a reward SPEC")
-    score.add_argument("--reward", required=True, metavar="SPEC", help="preset, preset:key=value,…, or module:attr / file.py:attr")
-    score.add_argument("--input", required=True, metavar="IN.jsonl", help="rows with 'completion' (and 'prompt', 'answer', 'tests', …); '-' for stdin")
+    score.add_argument(
+        "--reward", required=True, metavar="SPEC", help="preset, preset:key=value,…, or module:attr / file.py:attr"
+    )
+    score.add_argument(
+        "--input",
+        required=True,
+        metavar="IN.jsonl",
+        help="rows with 'completion' (and 'prompt', 'answer', 'tests', …); '-' for stdin",
+    )
     score.add_argument("--output", metavar="OUT.jsonl", help="where to write scored rows (default: stdout)")
     score.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes for CPU-bound rewards")
     score.add_argument("--timeout", type=_positive_float, metavar="S", help="hard per-sample time limit in seconds")
@@ -127,7 +134,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from rewardsmith.core.errors import InputError, UsageError
 
     rows, linenos = read_rows(args.input)
-    samples = [Sample.from_row(row, where=f"{args.input}:{n}") for row, n in zip(rows, linenos)]
+    samples = [Sample.from_row(row, where=f"{args.input}:{n}") for row, n in zip(rows, linenos, strict=True)]
     reward = load(args.reward)
     if args.output and Path(args.output).is_dir():
         raise InputError(f"--output: {args.output!r} is a directory; give a file path")
@@ -140,7 +147,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise type(exc)(f"{where}{exc}") from None
     elapsed = time.perf_counter() - started
     out_lines = []
-    for row, s in zip(rows, scores):
+    for row, s in zip(rows, scores, strict=True):
         out_lines.append(json.dumps({**row, **s.to_dict()}, ensure_ascii=False, default=str) + "\n")
     if args.output:
         write_atomically(args.output, out_lines)
@@ -198,7 +205,7 @@ def _default_parts(entry: Any) -> str:
     except Exception:
         return ""
     if isinstance(built, Weighted):
-        return ", ".join(f"{n} ×{w:g}" for n, w in zip(built.part_names(), built.weights))
+        return ", ".join(f"{n} ×{w:g}" for n, w in zip(built.part_names(), built.weights, strict=True))
     return ""
 
 

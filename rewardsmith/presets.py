@@ -10,8 +10,16 @@ from rewardsmith.core.spec import registry
 
 _PRESETS = [
     ("exact", "rewardsmith.verifiers.exact:exact", "normalized string match of the completion against `answer`"),
-    ("math", "rewardsmith.verifiers.math:math_answer", "final answer (\\boxed{}, <answer>, ####, 'the answer is') equals `answer` under SymPy"),
-    ("math_equal", "rewardsmith.verifiers.math:math_equal", "the completion, taken as an answer string, equals `answer` under SymPy"),
+    (
+        "math",
+        "rewardsmith.verifiers.math:math_answer",
+        "final answer (\\boxed{}, <answer>, ####, 'the answer is') equals `answer` under SymPy",
+    ),
+    (
+        "math_equal",
+        "rewardsmith.verifiers.math:math_equal",
+        "the completion, taken as an answer string, equals `answer` under SymPy",
+    ),
     ("regex", "rewardsmith.verifiers.format:regex", "1.0 when the completion matches a regular expression"),
     ("code", "rewardsmith.verifiers.code:code_tests", "fraction of tests the completion's code passes, sandboxed"),
     ("format", "rewardsmith.verifiers.format:tag_format", "1.0 for the <think>…</think><answer>…</answer> layout"),

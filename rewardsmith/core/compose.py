@@ -39,8 +39,10 @@ class Composite(Reward):
     def __init__(self, parts: Sequence[Reward], name: str) -> None:
         self._parts = list(parts)
         self.name = name
-        self.kind = "io" if any(p.kind == "io" for p in self._parts) else (
-            "cpu" if any(p.kind == "cpu" for p in self._parts) else "inline"
+        self.kind = (
+            "io"
+            if any(p.kind == "io" for p in self._parts)
+            else ("cpu" if any(p.kind == "cpu" for p in self._parts) else "inline")
         )
 
     @property
@@ -69,7 +71,7 @@ class Composite(Reward):
         return [self._combine([col[i] for col in per_part]) for i in range(len(samples))]
 
     def _parts_details(self, scores: list[Score]) -> dict[str, Any]:
-        return {n: s.to_dict() for n, s in zip(self.part_names(), scores)}
+        return {n: s.to_dict() for n, s in zip(self.part_names(), scores, strict=True)}
 
 
 class Weighted(Composite):
@@ -97,10 +99,10 @@ class Weighted(Composite):
         names = self.part_names()
         details: dict[str, Any] = {
             "parts": self._parts_details(scores),
-            "weights": dict(zip(names, self.weights)),
+            "weights": dict(zip(names, self.weights, strict=True)),
         }
-        missing = [(n, s) for n, s in zip(names, scores) if s.value is None]
-        present = [(n, w, s) for n, w, s in zip(names, self.weights, scores) if s.value is not None]
+        missing = [(n, s) for n, s in zip(names, scores, strict=True) if s.value is None]
+        present = [(n, w, s) for n, w, s in zip(names, self.weights, scores, strict=True) if s.value is not None]
         if missing and (not self.skip_missing or not present):
             name, first = missing[0]
             why = "; ".join(f"{n}: {s.status} ({s.reason})" for n, s in missing)
@@ -111,7 +113,8 @@ class Weighted(Composite):
             details["skipped"] = [n for n, _ in missing]
         total = sum(contributions.values())
         terms = ", ".join(
-            f"{n} {contributions[n]:+.3g}" + (f" ({w:g}×{s.value:.3g})" if w != 1 else "")
+            f"{n} {contributions[n]:+.3g}"
+            + (f" ({w:g}×{s.value:.3g})" if w != 1 else "")
             + ("" if s.status == S.OK else f" [{s.status}]")
             for n, w, s in present
         )
@@ -152,7 +155,7 @@ def weighted_sum(a: Reward | float, b: Reward | float) -> Reward:
         if isinstance(x, (int, float)) and not isinstance(x, bool):
             terms.append((Constant(x), 1.0))
         elif isinstance(x, Weighted) and x._auto_name and not x.skip_missing:
-            terms.extend(zip(x.parts, x.weights))
+            terms.extend(zip(x.parts, x.weights, strict=True))
         elif isinstance(x, Reward):
             terms.append((x, 1.0))
         else:
@@ -201,7 +204,7 @@ class _Logic(Composite):
         details = {"parts": self._parts_details(scores), "threshold": self.threshold}
         summary = ", ".join(
             f"{n} {'pass' if v else 'unscored' if v is None else 'fail'}"
-            for n, v in zip(names, self._verdicts(scores))
+            for n, v in zip(names, self._verdicts(scores), strict=True)
         )
         if decided is None:
             return Score(None, f"{self.short_name} undecided: {summary}", S.UNSCORED, details)
@@ -287,9 +290,9 @@ class Gate(Composite):
         for branch in self._parts[1:]:
             idx = [i for i, c in enumerate(checks) if self._branch(c) is branch]
             if idx:
-                for i, s in zip(idx, branch._batch([samples[i] for i in idx], opts)):
+                for i, s in zip(idx, branch._batch([samples[i] for i in idx], opts), strict=True):
                     branch_scores[i] = s
-        return [self._decide(c, b) for c, b in zip(checks, branch_scores)]
+        return [self._decide(c, b) for c, b in zip(checks, branch_scores, strict=True)]
 
 
 def gate(
@@ -305,12 +308,15 @@ def gate(
     Typical use: pay for style only when the answer is right,
     `gate(math, then=0.5 * concise, otherwise=0.0)`.
     """
+
     def coerce(x: Reward | float, what: str) -> Reward:
         if isinstance(x, (int, float)) and not isinstance(x, bool):
             return Constant(x)
         return as_reward(x, what=f"gate({what}=...)")
 
-    return Gate(as_reward(check, what="gate(check)"), coerce(then, "then"), coerce(otherwise, "otherwise"), threshold, name)
+    return Gate(
+        as_reward(check, what="gate(check)"), coerce(then, "then"), coerce(otherwise, "otherwise"), threshold, name
+    )
 
 
 def unique_names(parts: Sequence[Reward]) -> list[str]:
@@ -325,4 +331,4 @@ def unique_names(parts: Sequence[Reward]) -> list[str]:
 
 
 def _sum_name(parts: Sequence[Reward], weights: Sequence[float]) -> str:
-    return " + ".join(p.name if w == 1 else f"{w:g}*{p.name}" for p, w in zip(parts, weights))
+    return " + ".join(p.name if w == 1 else f"{w:g}*{p.name}" for p, w in zip(parts, weights, strict=True))

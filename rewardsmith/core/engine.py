@@ -89,7 +89,9 @@ def _inline(reward: Reward, samples: list[Sample], opts: BatchOptions) -> list[S
     return out
 
 
-def _pooled(reward: Reward, samples: list[Sample], opts: BatchOptions, workers: int, timeout: float | None) -> list[Score]:
+def _pooled(
+    reward: Reward, samples: list[Sample], opts: BatchOptions, workers: int, timeout: float | None
+) -> list[Score]:
     bar = _progress(reward, len(samples), opts.progress)
     strict = opts.strict
 
@@ -115,7 +117,9 @@ def _pooled(reward: Reward, samples: list[Sample], opts: BatchOptions, workers: 
 
 async def abatch_leaf(reward: Reward, samples: list[Sample], opts: BatchOptions) -> list[Score]:
     timeout = opts.timeout if opts.timeout is not None else reward.timeout
-    limit = asyncio.Semaphore(opts.max_concurrency or getattr(reward, "max_concurrency", None) or DEFAULT_MAX_CONCURRENCY)
+    limit = asyncio.Semaphore(
+        opts.max_concurrency or getattr(reward, "max_concurrency", None) or DEFAULT_MAX_CONCURRENCY
+    )
     bar = _progress(reward, len(samples), opts.progress)
 
     async def one(index: int, sample: Sample) -> Score:

@@ -12,8 +12,8 @@ inherited. `kind` tells the batch engine how to run it:
 from __future__ import annotations
 
 import asyncio
-import inspect
 import importlib
+import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal
 
@@ -289,6 +289,5 @@ def as_reward(obj: Any, *, what: str = "reward") -> Reward:
     if callable(obj) and not isinstance(obj, type):
         return FunctionReward(obj)
     raise UsageError(
-        f"{what}: expected a rewardsmith.Reward or a function f(sample) -> float | Score, "
-        f"got {type(obj).__name__}"
+        f"{what}: expected a rewardsmith.Reward or a function f(sample) -> float | Score, got {type(obj).__name__}"
     )

@@ -51,8 +51,7 @@ class Sample:
             raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
         if "completion" not in row:
             raise InputError(
-                f"{where}: missing required field 'completion' "
-                f"(found keys: {', '.join(sorted(row)) or 'none'})"
+                f"{where}: missing required field 'completion' (found keys: {', '.join(sorted(row)) or 'none'})"
             )
         completion = row["completion"]
         _check_text_or_messages(completion, f"{where}: field 'completion'")
@@ -102,9 +101,7 @@ def message_text(value: str | Messages | None) -> str:
 def _check_text_or_messages(value: Any, what: str) -> None:
     if isinstance(value, str):
         return
-    if isinstance(value, list) and all(
-        isinstance(m, Mapping) and "content" in m for m in value
-    ):
+    if isinstance(value, list) and all(isinstance(m, Mapping) and "content" in m for m in value):
         return
     raise InputError(
         f"{what} must be a string or a list of chat messages "

@@ -1,10 +1,10 @@
 """SPEC strings: one way to name a reward, shared by `rewardsmith.load` and the CLI.
 
-    math                          a preset
-    proximity:tolerance=0.1,mode=linear   a preset with parameters (values parse as JSON
-                                  where they can: numbers, true/false, null, [lists])
-    my_pkg.rewards:concise        an import path to a Reward or a plain function
-    path/to/file.py:concise       a file path to one
+math                          a preset
+proximity:tolerance=0.1,mode=linear   a preset with parameters (values parse as JSON
+                              where they can: numbers, true/false, null, [lists])
+my_pkg.rewards:concise        an import path to a Reward or a plain function
+path/to/file.py:concise       a file path to one
 """
 
 from __future__ import annotations
@@ -125,10 +125,7 @@ def parse_params(text: str, spec: str) -> dict[str, Any]:
         key, eq, raw = item.partition("=")
         key = key.strip()
         if not eq or not key.isidentifier():
-            raise SpecError(
-                f"SPEC {spec!r}: parameter {item!r} is not key=value; "
-                "write name:key=value,key=value"
-            )
+            raise SpecError(f"SPEC {spec!r}: parameter {item!r} is not key=value; write name:key=value,key=value")
         params[key] = _parse_value(raw.strip())
     return params
 

@@ -24,7 +24,9 @@ class ExactMatch(Reward):
     def _score(self, sample: Sample) -> Score:
         reference = sample.get(self.field)
         if reference is None:
-            raise InputError(f"exact: the sample has no {self.field!r}; add a {self.field!r} column with the reference answer")
+            raise InputError(
+                f"exact: the sample has no {self.field!r}; add a {self.field!r} column with the reference answer"
+            )
         references = reference if isinstance(reference, (list, tuple)) else [reference]
         got = self._norm(sample.text)
         wanted = [self._norm(str(r)) for r in references]

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-USER_REWARDS = '''
+USER_REWARDS = """
 import rewardsmith as rs
 
 @rs.reward
@@ -28,7 +28,7 @@ class _BrokenEngine(rs.Reward):
         raise RuntimeError("engine bug")
 
 internal_bug = _BrokenEngine()
-'''
+"""
 
 
 @pytest.fixture
@@ -37,7 +37,12 @@ def workdir(tmp_path):
     rows = [
         {"id": 1, "completion": "Paris", "answer": "paris", "lang": "en"},
         {"id": 2, "completion": "Lyon.", "answer": "Paris"},
-        {"id": 3, "prompt": [{"role": "user", "content": "Capital?"}], "completion": [{"role": "assistant", "content": "paris"}], "answer": "Paris"},
+        {
+            "id": 3,
+            "prompt": [{"role": "user", "content": "Capital?"}],
+            "completion": [{"role": "assistant", "content": "paris"}],
+            "answer": "Paris",
+        },
     ]
     (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return tmp_path
@@ -58,8 +63,15 @@ def test_score_to_file_keeps_rows_and_adds_results(run_cli, workdir):
 
 def test_score_to_stdout_with_preset_params_and_workers(run_cli, workdir):
     r = run_cli(
-        "score", "--reward", "regex:pattern=^[A-Z],mode=search", "--input", str(workdir / "in.jsonl"),
-        "--workers", "2", "--timeout", "5",
+        "score",
+        "--reward",
+        "regex:pattern=^[A-Z],mode=search",
+        "--input",
+        str(workdir / "in.jsonl"),
+        "--workers",
+        "2",
+        "--timeout",
+        "5",
     )
     assert r.returncode == 0, r.stderr
     assert [json.loads(line)["score"] for line in r.stdout.splitlines()] == [1.0, 1.0, 0.0]
@@ -128,19 +140,33 @@ def test_non_numeric_return_and_nothing_half_written(run_cli, workdir):
 
 
 def test_unknown_preset_suggests_close_names(run_cli, workdir):
-    _bad(run_cli("score", "--reward", "exakt", "--input", str(workdir / "in.jsonl")), "unknown preset 'exakt'", "did you mean 'exact'")
+    _bad(
+        run_cli("score", "--reward", "exakt", "--input", str(workdir / "in.jsonl")),
+        "unknown preset 'exakt'",
+        "did you mean 'exact'",
+    )
 
 
 def test_unknown_preset_parameter(run_cli, workdir):
-    _bad(run_cli("score", "--reward", "exact:tolerance=3", "--input", str(workdir / "in.jsonl")), "no parameter 'tolerance'", "field")
+    _bad(
+        run_cli("score", "--reward", "exact:tolerance=3", "--input", str(workdir / "in.jsonl")),
+        "no parameter 'tolerance'",
+        "field",
+    )
 
 
 def test_bad_parameter_type(run_cli, workdir):
-    _bad(run_cli("score", "--reward", "exact:case_sensitive=maybe", "--input", str(workdir / "in.jsonl")), "'case_sensitive' expects bool")
+    _bad(
+        run_cli("score", "--reward", "exact:case_sensitive=maybe", "--input", str(workdir / "in.jsonl")),
+        "'case_sensitive' expects bool",
+    )
 
 
 def test_bad_regex_fails_before_scoring(run_cli, workdir):
-    _bad(run_cli("score", "--reward", "regex:pattern=(unclosed", "--input", str(workdir / "in.jsonl")), "not a valid regular expression")
+    _bad(
+        run_cli("score", "--reward", "regex:pattern=(unclosed", "--input", str(workdir / "in.jsonl")),
+        "not a valid regular expression",
+    )
 
 
 @pytest.mark.parametrize(
@@ -174,7 +200,18 @@ def test_bad_usage(run_cli, workdir):
     _bad(run_cli("score", "--reward", "exact", "--input", "in.jsonl", "--workers", "0"), "positive integer")
     _bad(run_cli("score", "--reward", "exact", "--input", "in.jsonl", "--timeout", "soon"), "number of seconds")
     _bad(run_cli("frobnicate"), "invalid choice")
-    _bad(run_cli("score", "--reward", "exact", "--input", str(workdir / "in.jsonl"), "--output", str(workdir / "nodir" / "o.jsonl")), "does not exist")
+    _bad(
+        run_cli(
+            "score",
+            "--reward",
+            "exact",
+            "--input",
+            str(workdir / "in.jsonl"),
+            "--output",
+            str(workdir / "nodir" / "o.jsonl"),
+        ),
+        "does not exist",
+    )
 
 
 def test_internal_error_exits_1(run_cli, workdir):

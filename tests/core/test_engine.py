@@ -192,7 +192,7 @@ def test_hang_inside_a_chunk_requeues_the_rest_of_the_chunk():
     texts[5] = "spin-python"
     texts[21] = "spin-c"
     scores = spinner.score_batch(texts, workers=1, timeout=0.5)
-    for i, (text, s) in enumerate(zip(texts, scores)):
+    for i, (text, s) in enumerate(zip(texts, scores, strict=True)):
         if text.startswith("spin"):
             assert (s.value, s.status) == (0.0, "timeout"), i
         else:

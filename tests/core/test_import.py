@@ -9,9 +9,6 @@ HEAVY = ["torch", "transformers", "trl", "openai", "sympy", "numpy", "ray", "fas
 
 
 def test_import_is_light():
-    code = (
-        "import sys, rewardsmith; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    code = f"import sys, rewardsmith; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -16,14 +16,24 @@ def test_preset_and_params():
 
 def test_param_values_parse_as_json_where_they_can():
     assert parse_params("a=1,b=0.5,c=true,d=null,e=[1,2],f=text,g='x,y'", "s") == {
-        "a": 1, "b": 0.5, "c": True, "d": None, "e": [1, 2], "f": "text", "g": "'x,y'",
+        "a": 1,
+        "b": 0.5,
+        "c": True,
+        "d": None,
+        "e": [1, 2],
+        "f": "text",
+        "g": "'x,y'",
     }
 
 
 def test_rebuild_from_spec_string():
     r = rs.load("exact:case_sensitive=true")
     again = rs.load(r.spec)
-    assert again.score({"completion": "A", "answer": "a"}).value == r.score({"completion": "A", "answer": "a"}).value == 0.0
+    assert (
+        again.score({"completion": "A", "answer": "a"}).value
+        == r.score({"completion": "A", "answer": "a"}).value
+        == 0.0
+    )
 
 
 def test_load_passes_rewards_through():

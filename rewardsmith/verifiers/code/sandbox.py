@@ -189,7 +189,6 @@ def enter_namespaces(keep_visible: list[str] | None = None) -> dict[str, Any]:
     }
 
 
-
 def blocked_for_others(paths: list[str]) -> dict[str, set[str]]:
     """Root-only directories (no o+x) on the way to `paths`: {blocking dir: paths under it}."""
     blocked: dict[str, set[str]] = {}
