@@ -27,16 +27,6 @@ def fenced(code: str, tag: str = "python") -> str:
     return f"```{tag}\n" + textwrap.dedent(code).strip("\n") + "\n```"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _stop_zygotes_afterwards():
-    """Warm zygotes are children of this process: stop them so that later tests which check
-    for leftover child processes (the engine's, the math timeouts') start clean."""
-    yield
-    from rewardsmith.verifiers.code.executor import shutdown
-
-    shutdown()
-
-
 @pytest.fixture(scope="module")
 def code():
     return code_tests(timeout=3)

@@ -53,16 +53,6 @@ def zygote_leftovers(isolation: str) -> list[str]:
     return left
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _stop_zygotes_afterwards():
-    """Warm zygotes are children of this process: stop them so that later tests which check
-    for leftover child processes (the engine's, the math timeouts') start clean."""
-    yield
-    from rewardsmith.verifiers.code.executor import shutdown
-
-    shutdown()
-
-
 @pytest.fixture(scope="module")
 def sandboxed():
     # generous: attacks that are not about time must not time out on a loaded CI machine
