@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import UsageError
+from rewardsmith.core.errors import UsageError, tag_sample
 from rewardsmith.core.pool import ProcessPool
 from rewardsmith.core.reward import Reward, error_score, timeout_score
 from rewardsmith.core.sample import Sample
@@ -80,7 +80,7 @@ def _inline(reward: Reward, samples: list[Sample], opts: BatchOptions) -> list[S
         try:
             out.append(score_one(s, strict))
         except UsageError as exc:
-            exc.sample_index = i  # type: ignore[attr-defined]  (the CLI turns it into a line number)
+            tag_sample(exc, i)
             raise
         if bar is not None:
             bar.update()
@@ -131,7 +131,7 @@ async def abatch_leaf(reward: Reward, samples: list[Sample], opts: BatchOptions)
             except asyncio.TimeoutError:
                 score = timeout_score(reward, timeout or 0.0)
             except UsageError as exc:
-                exc.sample_index = index  # type: ignore[attr-defined]
+                tag_sample(exc, index)
                 raise
             except Exception as exc:
                 if opts.strict:

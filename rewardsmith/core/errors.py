@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
 
 class RewardsmithError(Exception):
     """Base of every error rewardsmith raises on purpose."""
@@ -25,6 +30,23 @@ class RewardReturnError(UsageError):
     This is a bug in the reward, the same for every sample, so it is raised even in
     non-strict batches instead of being turned into thousands of identical error items.
     """
+
+
+def tag_sample(exc: BaseException, index: int) -> None:
+    """Record which sample of a batch raised, so the CLI can name its input line."""
+    try:
+        exc.sample_index = index  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__
+        pass
+
+
+def indexed(index: int, fn: Callable[..., T], *args: Any) -> T:
+    """Call `fn(*args)`, tagging a UsageError with the sample's index (see `tag_sample`)."""
+    try:
+        return fn(*args)
+    except UsageError as exc:
+        tag_sample(exc, index)
+        raise
 
 
 class RewardTimeout(RewardsmithError):

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
+from rewardsmith.core.errors import tag_sample
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -130,10 +132,7 @@ class ProcessPool(Generic[T, R]):
                 why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                 return self.on_crash(w.queue[0], WorkerCrash(f"worker process died ({why})"))
             if kind == "exc":
-                try:
-                    value.sample_index = index
-                except AttributeError:
-                    pass
+                tag_sample(value, index)
                 raise value
             results[index] = value
             w.queue.popleft()

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from rewardsmith.core import score as S
 from rewardsmith.core.compose import Composite
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import SpecError, indexed
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.rewards.units import Tokenizer, check_unit, indexed, length, load_tokenizer
+from rewardsmith.rewards.units import Tokenizer, check_unit, length, load_tokenizer
 
 
 def _positive_int(value: Any, what: str, *, zero: bool = False) -> int:

@@ -42,12 +42,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rewardsmith.core import score as S
 from rewardsmith.core.compose import Composite
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import InputError, SpecError, indexed
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.core.text import normalize_text, words
-from rewardsmith.rewards.units import indexed
 
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 

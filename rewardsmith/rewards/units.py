@@ -8,10 +8,10 @@ only: nothing is downloaded while scoring.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Literal, Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
 
-from rewardsmith.core.errors import InputError, SpecError, UsageError
+from rewardsmith.core.errors import InputError, SpecError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.text import words
 
@@ -77,16 +77,3 @@ def _encode(tokenizer: Tokenizer, text: str) -> Sequence[int]:
 
 def length(sample: Sample, unit: str, tokenizer: Tokenizer | None, *, what: str) -> int:
     return len(pieces(sample, unit, tokenizer, what=what))
-
-
-T = TypeVar("T")
-
-
-def indexed(index: int, fn: Callable[..., T], *args: Any) -> T:
-    """Call `fn`, tagging a UsageError with the sample's index so the CLI can name the line
-    (what the engine does for leaf rewards; composites that check rows inline need it too)."""
-    try:
-        return fn(*args)
-    except UsageError as exc:
-        exc.sample_index = index  # type: ignore[attr-defined]
-        raise

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import SpecError, UsageError
+from rewardsmith.core.errors import SpecError, UsageError, tag_sample
 from rewardsmith.core.reward import Reward, error_score
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -111,7 +111,7 @@ class CodeTests(Reward):
             try:
                 prepared = self.prepare(s)
             except UsageError as exc:
-                exc.sample_index = i  # type: ignore[attr-defined]
+                tag_sample(exc, i)
                 raise
             except Exception as exc:
                 if opts.strict:
