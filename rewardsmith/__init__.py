@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from rewardsmith import presets as _presets  # noqa: F401  (fills the preset registry)
 from rewardsmith.core import (
+    AsyncBackend,
+    Backend,
     FunctionReward,
+    InlineBackend,
     InputError,
+    LocalBackend,
+    ProcessBackend,
     Reward,
     RewardReturnError,
     RewardsmithError,
@@ -24,6 +29,7 @@ from rewardsmith.core import (
     as_reward,
     gate,
     reward,
+    shutdown,
     weighted,
 )
 from rewardsmith.core.spec import load, registry
@@ -31,7 +37,12 @@ from rewardsmith.core.spec import load, registry
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncBackend",
+    "Backend",
     "FunctionReward",
+    "InlineBackend",
+    "LocalBackend",
+    "ProcessBackend",
     "InputError",
     "Reward",
     "RewardReturnError",
@@ -49,5 +60,6 @@ __all__ = [
     "load",
     "registry",
     "reward",
+    "shutdown",
     "weighted",
 ]

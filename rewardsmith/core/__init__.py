@@ -1,5 +1,13 @@
 """The contract every part of rewardsmith builds on; imports nothing from the rest of the package."""
 
+from rewardsmith.core.backends import (
+    AsyncBackend,
+    Backend,
+    InlineBackend,
+    LocalBackend,
+    ProcessBackend,
+    shutdown,
+)
 from rewardsmith.core.compose import all_of, any_of, gate, weighted
 from rewardsmith.core.errors import (
     InputError,
@@ -14,7 +22,12 @@ from rewardsmith.core.sample import Sample, as_sample
 from rewardsmith.core.score import Score
 
 __all__ = [
+    "AsyncBackend",
+    "Backend",
     "FunctionReward",
+    "InlineBackend",
+    "LocalBackend",
+    "ProcessBackend",
     "InputError",
     "Reward",
     "RewardReturnError",
@@ -30,5 +43,6 @@ __all__ = [
     "as_sample",
     "gate",
     "reward",
+    "shutdown",
     "weighted",
 ]

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import UsageError
+from rewardsmith.core.aio import run_sync
+from rewardsmith.core.errors import UsageError, indexed
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -34,7 +35,13 @@ class Constant(Reward):
 
 
 class Composite(Reward):
-    """A Reward built from parts: scores them, then `_combine`s the part Scores per item."""
+    """A Reward built from parts: scores the parts, then `_combine`s each sample's part Scores.
+
+    A subclass implements `_combine(sample, scores)`; scoring one sample, a batch (part by part,
+    each through its own best backend) and the async faces all come from here. When a part is
+    async (a judge), the parts of a batch run concurrently: the judge's requests are in flight
+    while the CPU-bound parts run in their worker processes.
+    """
 
     def __init__(self, parts: Sequence[Reward], name: str) -> None:
         self._parts = list(parts)
@@ -56,19 +63,28 @@ class Composite(Reward):
     def part_names(self) -> list[str]:
         return unique_names(self._parts)
 
-    def _combine(self, scores: list[Score]) -> Score:
-        raise NotImplementedError
+    def _combine(self, sample: Sample, scores: list[Score]) -> Score:
+        raise NotImplementedError(f"{type(self).__name__} must implement _combine(sample, scores)")
 
     def _score_one(self, sample: Sample, strict: bool) -> Score:
-        return self._combine([p._score_one(sample, strict) for p in self._parts])
+        return self._combine(sample, [p._score_one(sample, strict) for p in self._parts])
 
     async def _ascore_one(self, sample: Sample, strict: bool) -> Score:
         scores = await asyncio.gather(*(p._ascore_one(sample, strict) for p in self._parts))
-        return self._combine(list(scores))
+        return self._combine(sample, list(scores))
 
     def _batch(self, samples: list[Sample], opts: Any) -> list[Score]:
-        per_part = [p._batch(samples, opts) for p in self._parts]
-        return [self._combine([col[i] for col in per_part]) for i in range(len(samples))]
+        if self.is_async:
+            return run_sync(self._abatch(samples, opts))
+        return self._combine_columns(samples, [p._batch(samples, opts) for p in self._parts])
+
+    async def _abatch(self, samples: list[Sample], opts: Any) -> list[Score]:
+        columns = await asyncio.gather(*(p._abatch(samples, opts) for p in self._parts))
+        return self._combine_columns(samples, list(columns))
+
+    def _combine_columns(self, samples: list[Sample], columns: list[list[Score]]) -> list[Score]:
+        combine = self._combine
+        return [indexed(i, combine, s, [col[i] for col in columns]) for i, s in enumerate(samples)]
 
     def _parts_details(self, scores: list[Score]) -> dict[str, Any]:
         return {n: s.to_dict() for n, s in zip(self.part_names(), scores, strict=True)}
@@ -95,7 +111,7 @@ class Weighted(Composite):
         super().__init__(parts, name or _sum_name(parts, self.weights))
         self._auto_name = name is None
 
-    def _combine(self, scores: list[Score]) -> Score:
+    def _combine(self, sample: Sample, scores: list[Score]) -> Score:
         names = self.part_names()
         details: dict[str, Any] = {
             "parts": self._parts_details(scores),
@@ -170,7 +186,7 @@ class Clip(Composite):
         self.lo, self.hi = lo, hi
         super().__init__([inner], inner.name)
 
-    def _combine(self, scores: list[Score]) -> Score:
+    def _combine(self, sample: Sample, scores: list[Score]) -> Score:
         (inner,) = scores
         details = {"parts": self._parts_details(scores), "clip": [self.lo, self.hi]}
         if inner.value is None:
@@ -214,7 +230,7 @@ class _Logic(Composite):
 class AllOf(_Logic):
     short_name = "all_of"
 
-    def _combine(self, scores: list[Score]) -> Score:
+    def _combine(self, sample: Sample, scores: list[Score]) -> Score:
         verdicts = self._verdicts(scores)
         if False in verdicts:
             return self._result(False, scores)  # a definite failure decides, whatever is unscored
@@ -224,7 +240,7 @@ class AllOf(_Logic):
 class AnyOf(_Logic):
     short_name = "any_of"
 
-    def _combine(self, scores: list[Score]) -> Score:
+    def _combine(self, sample: Sample, scores: list[Score]) -> Score:
         verdicts = self._verdicts(scores)
         if True in verdicts:
             return self._result(True, scores)
@@ -242,56 +258,76 @@ def any_of(*checks: Reward, threshold: float = 1.0, name: str | None = None) -> 
 
 
 class Gate(Composite):
-    """`then` where `check` passes, `otherwise` where it fails; `then` runs only where needed."""
+    """`then` where `check` passes, `otherwise` where it fails; each branch runs only where needed."""
 
     def __init__(self, check: Reward, then: Reward, otherwise: Reward, threshold: float, name: str | None) -> None:
         self.threshold = threshold
         super().__init__([check, then, otherwise], name or f"gate({check.name} → {then.name})")
 
-    def _combine(self, scores: list[Score]) -> Score:
-        raise AssertionError("Gate combines per branch")
+    def _branch(self, check: Score) -> int | None:
+        """Index of the part to score after `check` (1 = then, 2 = otherwise); None when undecided."""
+        if check.value is None:
+            return None
+        return 1 if check.value >= self.threshold else 2
 
     def _decide(self, check: Score, branch_score: Score | None) -> Score:
         names = self.part_names()
         details: dict[str, Any] = {"parts": {names[0]: check.to_dict()}, "threshold": self.threshold}
-        if check.value is None:
+        branch = self._branch(check)
+        if branch is None or branch_score is None:
             return Score(None, f"gate check {names[0]} unscored: {check.reason}", check.status, details)
-        passed = check.value >= self.threshold
-        branch = names[1] if passed else names[2]
-        assert branch_score is not None
-        details["parts"][branch] = branch_score.to_dict()
-        details["branch"] = "then" if passed else "otherwise"
-        verdict = "passed" if passed else "failed"
+        details["parts"][names[branch]] = branch_score.to_dict()
+        details["branch"] = "then" if branch == 1 else "otherwise"
+        verdict = "passed" if branch == 1 else "failed"
         return Score(
             branch_score.value,
-            f"gate {names[0]} {verdict} → {branch}: {branch_score.reason}",
+            f"gate {names[0]} {verdict} → {names[branch]}: {branch_score.reason}",
             branch_score.status,
             details,
         )
 
-    def _branch(self, check: Score) -> Reward | None:
-        if check.value is None:
-            return None
-        return self._parts[1] if check.value >= self.threshold else self._parts[2]
+    def _combine(self, sample: Sample, scores: list[Score]) -> Score:
+        check, then, otherwise = scores
+        branch = self._branch(check)
+        return self._decide(check, None if branch is None else (then, otherwise)[branch - 1])
 
     def _score_one(self, sample: Sample, strict: bool) -> Score:
         check = self._parts[0]._score_one(sample, strict)
         branch = self._branch(check)
-        return self._decide(check, branch._score_one(sample, strict) if branch else None)
+        return self._decide(check, None if branch is None else self._parts[branch]._score_one(sample, strict))
 
     async def _ascore_one(self, sample: Sample, strict: bool) -> Score:
         check = await self._parts[0]._ascore_one(sample, strict)
         branch = self._branch(check)
-        return self._decide(check, await branch._ascore_one(sample, strict) if branch else None)
+        return self._decide(check, None if branch is None else await self._parts[branch]._ascore_one(sample, strict))
+
+    def _routes(self, checks: list[Score]) -> dict[int, list[int]]:
+        routes: dict[int, list[int]] = {1: [], 2: []}
+        for i, c in enumerate(checks):
+            branch = self._branch(c)
+            if branch is not None:
+                routes[branch].append(i)
+        return routes
 
     def _batch(self, samples: list[Sample], opts: Any) -> list[Score]:
+        if self.is_async:
+            return run_sync(self._abatch(samples, opts))
         checks = self._parts[0]._batch(samples, opts)
         branch_scores: list[Score | None] = [None] * len(samples)
-        for branch in self._parts[1:]:
-            idx = [i for i, c in enumerate(checks) if self._branch(c) is branch]
+        for branch, idx in self._routes(checks).items():
             if idx:
-                for i, s in zip(idx, branch._batch([samples[i] for i in idx], opts), strict=True):
+                for i, s in zip(idx, self._parts[branch]._batch([samples[i] for i in idx], opts), strict=True):
                     branch_scores[i] = s
+        return [self._decide(c, b) for c, b in zip(checks, branch_scores, strict=True)]
+
+    async def _abatch(self, samples: list[Sample], opts: Any) -> list[Score]:
+        checks = await self._parts[0]._abatch(samples, opts)
+        routes = [(b, idx) for b, idx in self._routes(checks).items() if idx]
+        results = await asyncio.gather(*(self._parts[b]._abatch([samples[i] for i in idx], opts) for b, idx in routes))
+        branch_scores: list[Score | None] = [None] * len(samples)
+        for (_, idx), scores in zip(routes, results, strict=True):
+            for i, s in zip(idx, scores, strict=True):
+                branch_scores[i] = s
         return [self._decide(c, b) for c, b in zip(checks, branch_scores, strict=True)]
 
 

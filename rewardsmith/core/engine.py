@@ -1,158 +1,115 @@
-"""The batch engine: how a leaf Reward scores many samples.
+"""The batch engine: options, the default backend, and streaming in bounded chunks.
 
-- async rewards: concurrently on asyncio, at most `max_concurrency` in flight, each with a
-  `asyncio.wait_for` deadline (in a helper thread when the caller's thread already runs a loop);
-- sync rewards with a time limit or more than one worker: the killable process pool;
-- everything else: a plain in-process loop, the cheapest path.
-Results always come back in input order.
+Where a leaf's batch runs is a backend's business (`rewardsmith.core.backends`): by default async
+rewards run concurrently on one long-lived event loop, CPU-bound or time-limited ones in persistent
+killable worker processes, cheap ones in a plain loop. Results always come back in input order.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
-from collections.abc import Coroutine
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from itertools import islice
+from typing import TYPE_CHECKING, Any
 
-from rewardsmith.core import score as S
-from rewardsmith.core.errors import UsageError, tag_sample
-from rewardsmith.core.pool import ProcessPool
-from rewardsmith.core.reward import Reward, error_score, timeout_score
-from rewardsmith.core.sample import Sample
-from rewardsmith.core.score import Score
+from rewardsmith.core.aio import run_sync
+from rewardsmith.core.errors import UsageError
 
-T = TypeVar("T")
-DEFAULT_MAX_CONCURRENCY = 32
+if TYPE_CHECKING:
+    from rewardsmith.core.backends import Backend
+    from rewardsmith.core.reward import Reward
+    from rewardsmith.core.sample import Sample
+    from rewardsmith.core.score import Score
+
+__all__ = ["BatchOptions", "cpu_count", "run_sync", "score_stream"]
+
+DEFAULT_CHUNK = 1024
 
 
 @dataclass(slots=True)
 class BatchOptions:
+    """How one `score_batch` call runs; every field defaults to the reward's or backend's own choice."""
+
     workers: int | None = None
     timeout: float | None = None
     progress: bool = False
     strict: bool = False
     max_concurrency: int | None = None
+    backend: Backend | None = None
 
     def __post_init__(self) -> None:
-        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
+        if self.workers is not None and (
+            isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1
+        ):
             raise UsageError(f"workers must be a positive integer, got {self.workers!r}")
-        if self.timeout is not None and not self.timeout > 0:
+        if self.timeout is not None and (isinstance(self.timeout, bool) or not self.timeout > 0):
             raise UsageError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
-        if self.max_concurrency is not None and self.max_concurrency < 1:
-            raise UsageError(f"max_concurrency must be at least 1, got {self.max_concurrency!r}")
+        if self.max_concurrency is not None and (
+            isinstance(self.max_concurrency, bool)
+            or not isinstance(self.max_concurrency, int)
+            or self.max_concurrency < 1
+        ):
+            raise UsageError(f"max_concurrency must be a positive integer, got {self.max_concurrency!r}")
+        if self.backend is not None:
+            from rewardsmith.core.backends import Backend
+
+            if not isinstance(self.backend, Backend):
+                raise UsageError(
+                    f"backend must be a rewardsmith Backend (LocalBackend(), ProcessBackend(), …), "
+                    f"got {type(self.backend).__name__}"
+                )
+
+    def resolved_backend(self) -> Backend:
+        if self.backend is not None:
+            return self.backend
+        from rewardsmith.core.backends import default_backend
+
+        return default_backend()
 
 
 def cpu_count() -> int:
+    """Cores this process may use (its CPU affinity, not the machine's total)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
 
 
-def batch_leaf(reward: Reward, samples: list[Sample], opts: BatchOptions) -> list[Score]:
-    if not samples:
-        return []
-    if reward.is_async:
-        return run_sync(abatch_leaf(reward, samples, opts))
-    timeout = opts.timeout if opts.timeout is not None else reward.timeout
-    workers = opts.workers if opts.workers is not None else (cpu_count() if reward.kind == "cpu" else 1)
-    workers = min(workers, len(samples))
-    if timeout is None and workers <= 1:
-        return _inline(reward, samples, opts)
-    return _pooled(reward, samples, opts, workers, timeout)
+def score_stream(
+    reward: Reward,
+    samples: Iterable[Sample],
+    options: BatchOptions,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[list[Score]]:
+    """Score an iterable in chunks of `chunk_size`, yielding each chunk's Scores in input order.
 
-
-def _progress(reward: Reward, total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=reward.name, unit="sample", leave=False)
-
-
-def _inline(reward: Reward, samples: list[Sample], opts: BatchOptions) -> list[Score]:
-    bar = _progress(reward, len(samples), opts.progress)
-    score_one, strict = reward._score_one, opts.strict
-    out = []
-    for i, s in enumerate(samples):
+    At most one chunk of samples and Scores is held at a time, so memory stays flat however long
+    the input is; the pools and the event loop behind the chunks stay up between them.
+    """
+    if chunk_size < 1:
+        raise UsageError(f"chunk_size must be at least 1, got {chunk_size!r}")
+    iterator = iter(samples)
+    offset = 0
+    while True:
+        chunk = list(islice(iterator, chunk_size))
+        if not chunk:
+            return
         try:
-            out.append(score_one(s, strict))
+            yield reward._batch(chunk, options)
         except UsageError as exc:
-            tag_sample(exc, i)
+            index = getattr(exc, "sample_index", None)
+            if index is not None:
+                exc.sample_index = offset + index  # type: ignore[attr-defined]
             raise
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
-    return out
+        offset += len(chunk)
 
 
-def _pooled(
-    reward: Reward, samples: list[Sample], opts: BatchOptions, workers: int, timeout: float | None
-) -> list[Score]:
-    bar = _progress(reward, len(samples), opts.progress)
-    strict = opts.strict
-
-    def crashed(i: int, exc: BaseException) -> Score:
-        if strict:
-            raise exc
-        return Score(None, f"{reward.name}: {exc}", S.ERROR, {"exception": type(exc).__name__})
-
-    pool: ProcessPool[Sample, Score] = ProcessPool(
-        lambda s: reward._score_one(s, strict),
-        workers=workers,
-        timeout=timeout,
-        on_timeout=lambda i: timeout_score(reward, timeout or 0.0),
-        on_crash=crashed,
-        on_result=bar.update if bar is not None else None,
-    )
-    try:
-        return pool.map(samples)
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-async def abatch_leaf(reward: Reward, samples: list[Sample], opts: BatchOptions) -> list[Score]:
-    timeout = opts.timeout if opts.timeout is not None else reward.timeout
-    limit = asyncio.Semaphore(
-        opts.max_concurrency or getattr(reward, "max_concurrency", None) or DEFAULT_MAX_CONCURRENCY
-    )
-    bar = _progress(reward, len(samples), opts.progress)
-
-    async def one(index: int, sample: Sample) -> Score:
-        async with limit:
-            try:
-                coro = reward._ascore(sample)
-                result = await (asyncio.wait_for(coro, timeout) if timeout else coro)
-                score = reward._finish(result)
-            except asyncio.TimeoutError:
-                score = timeout_score(reward, timeout or 0.0)
-            except UsageError as exc:
-                tag_sample(exc, index)
-                raise
-            except Exception as exc:
-                if opts.strict:
-                    raise
-                score = error_score(reward, exc)
-            if bar is not None:
-                bar.update()
-            return score
-
-    try:
-        return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(samples))))
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even when this thread runs a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rewardsmith-async") as ex:
-        return ex.submit(asyncio.run, coro).result()
+def batch_options(**options: Any) -> BatchOptions:
+    """BatchOptions from keywords, with an error that names an unknown one."""
+    known = set(BatchOptions.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UsageError(f"unknown batch option {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}")
+    return BatchOptions(**options)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from rewardsmith.core import score as S
 from rewardsmith.core.compose import Composite
-from rewardsmith.core.errors import SpecError, indexed
+from rewardsmith.core.errors import SpecError
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -61,7 +61,8 @@ class CosineLength(Composite):
             hi, lo = self.wrong  # swapped: a short wrong answer is punished most
         return float(lo + 0.5 * (hi - lo) * (1.0 + cosine))
 
-    def _decide(self, sample: Sample, check: Score) -> Score:
+    def _combine(self, sample: Sample, scores: list[Score]) -> Score:
+        (check,) = scores
         part = self.part_names()[0]
         details: dict[str, Any] = {"parts": {part: check.to_dict()}}
         if check.value is None:
@@ -72,16 +73,6 @@ class CosineLength(Composite):
         details.update({"length": n, "unit": self.unit, "correct": ok})
         verdict = "correct" if ok else "wrong"
         return Score(value, f"{verdict}, {n} {self.unit} of {self.max_len} → {value:.3g}", S.OK, details)
-
-    def _score_one(self, sample: Sample, strict: bool) -> Score:
-        return self._decide(sample, self._parts[0]._score_one(sample, strict))
-
-    async def _ascore_one(self, sample: Sample, strict: bool) -> Score:
-        return self._decide(sample, await self._parts[0]._ascore_one(sample, strict))
-
-    def _batch(self, samples: list[Sample], opts: Any) -> list[Score]:
-        checks = self._parts[0]._batch(samples, opts)
-        return [indexed(i, self._decide, s, c) for i, (s, c) in enumerate(zip(samples, checks, strict=True))]
 
 
 def cosine_length(

@@ -34,7 +34,7 @@ Every criterion also takes `negate: true` (hit when the check does not pass).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rewardsmith.core import score as S
 from rewardsmith.core.compose import Composite
-from rewardsmith.core.errors import InputError, SpecError, indexed
+from rewardsmith.core.errors import InputError, SpecError
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -281,7 +281,7 @@ class Rubric(Composite):
             raise SpecError(f"rubric {spec.name!r}: normalize needs at least one criterion with positive points")
         super().__init__(parts, name or spec.name)
 
-    def _decide(self, sample: Sample, part_scores: Sequence[Score]) -> Score:
+    def _combine(self, sample: Sample, part_scores: list[Score]) -> Score:
         rows: list[dict[str, Any]] = []
         total = 0.0
         unscored = []
@@ -310,19 +310,6 @@ class Rubric(Composite):
         value = total / self.max_points if self.spec_model.normalize else total
         details["points"] = total
         return Score(value, f"{total:g} points: {summary}", S.OK, details)
-
-    def _score_one(self, sample: Sample, strict: bool) -> Score:
-        return self._decide(sample, [p._score_one(sample, strict) for p in self._parts])
-
-    async def _ascore_one(self, sample: Sample, strict: bool) -> Score:
-        import asyncio
-
-        scores = await asyncio.gather(*(p._ascore_one(sample, strict) for p in self._parts))
-        return self._decide(sample, list(scores))
-
-    def _batch(self, samples: list[Sample], opts: Any) -> list[Score]:
-        per_part = [p._batch(samples, opts) for p in self._parts]
-        return [indexed(i, self._decide, s, [col[i] for col in per_part]) for i, s in enumerate(samples)]
 
 
 def _spec_error(exc: ValidationError, where: str) -> SpecError:

@@ -73,9 +73,17 @@ def _check_timeout(score, elapsed):
 
 
 def _no_children_left():
+    """Only the engine's persistent pool processes remain: the hung checker was killed."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        if not [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]:
+        left = []
+        for p in psutil.Process().children(recursive=True):
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE and not p.name().startswith("rewardsmith-"):
+                    left.append(p)
+            except psutil.Error:
+                continue
+        if not left:
             return True
         time.sleep(0.05)
     return False

@@ -102,7 +102,7 @@ class CodeTests(Reward):
             return prepared
         return self.to_score(prepared, self.executor.run(prepared))
 
-    def _batch(self, samples: list[Sample], opts: Any) -> list[Score]:
+    def _batch_locally(self, samples: list[Sample], opts: Any) -> list[Score]:
         """Fan out over the zygote pool from threads: the sandbox enforces every limit, so the
         core's process pool (one more fork per item) is not needed."""
         out: list[Score | None] = [None] * len(samples)

@@ -3,9 +3,9 @@
 Cheap stages run first, in-process: normalization (string work), plain numbers compared as
 exact fractions, multiple-choice letters, identical normalized text. Only what is left
 reaches the parser and SymPy, and that part runs under a hard time limit: inline when we are
-already inside a killable pool worker (`rewardsmith.core.pool.in_worker()`), otherwise in a
-forked child the core's `ProcessPool` kills at the deadline, which works from any thread and
-under a running asyncio loop (signal alarms do neither).
+already inside a killable pool worker (`rewardsmith.core.pool.in_worker()`), otherwise in the
+core's persistent deadline worker (`call_with_deadline`), killed at the deadline, which works from
+any thread and under a running asyncio loop (signal alarms do neither).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from rewardsmith.core import score as S
-from rewardsmith.core.pool import ProcessPool, in_worker
+from rewardsmith.core.pool import call_with_deadline, in_worker
 from rewardsmith.verifiers.math.config import EquivalenceConfig
 from rewardsmith.verifiers.math.equivalence import Comparer
 from rewardsmith.verifiers.math.normalize import normalize
@@ -114,21 +114,15 @@ def _timeout_check(gold: str, pred: str, limit: float) -> Check:
 
 
 def bounded_deep_check(gold: str, pred: str, config: EquivalenceConfig, timeout: float | None) -> Check:
-    """`deep_check` under a hard deadline, killed in a forked child unless already in a worker."""
+    """`deep_check` under a hard deadline, in the core's deadline worker unless already in a worker."""
     if timeout is None or in_worker():
         return deep_check(gold, pred, config)
-
-    def crashed(_: int, exc: BaseException) -> Check:
-        return Check(False, "crashed", normalize(gold)[:200], f"the checker died: {exc}", S.ERROR)
-
-    pool = ProcessPool(
-        lambda item: deep_check(*item),
-        workers=1,
-        timeout=timeout,
-        on_timeout=lambda _: _timeout_check(gold, pred, timeout),
-        on_crash=crashed,
-    )
-    return pool.map([(gold, pred, config)])[0]
+    outcome, value = call_with_deadline(deep_check, gold, pred, config, timeout=timeout)
+    if outcome == "ok":
+        return value  # type: ignore[no-any-return]
+    if outcome == "timeout":
+        return _timeout_check(gold, pred, timeout)
+    return Check(False, "crashed", normalize(gold)[:200], f"the checker died: {value}", S.ERROR)
 
 
 def verify(gold: str, pred: str, config: EquivalenceConfig | None = None, *, timeout: float | None = 5.0) -> Check:
