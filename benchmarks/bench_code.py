@@ -5,7 +5,7 @@ The anchor, measured in the same run, is the usual unsandboxed baseline: one
 many threads as rewardsmith uses sandbox workers (`--workers`, default: its own default, twice the
 core count), so both sides get the same parallelism. rewardsmith runs with every
 isolation feature on (namespaces where the machine allows, rlimits, uid drop, fresh work
-dir, output capture, nonce channel). Target: ≥ 3x the naive throughput on trivial programs.
+dir, output capture, nonce channel). Target: ≥ 5x the naive throughput on trivial programs and on HumanEval.
 
     .venv/bin/python benchmarks/bench_code.py [--trivial N] [--repeats R]
 """
@@ -104,9 +104,9 @@ def main() -> None:
             t = best_t[isolation]
             label = f"rewardsmith isolation={isolation} ({mode})"
             print(f"{label:46}{t:>9.3f}{len(items) / t:>10.1f}{t_naive / t:>9.2f}x")
-            if name == "trivial" and isolation == "auto":
-                verdict = "PASS" if t_naive / t >= 3 else "MISS"
-                print(f"{'':46}target ≥ 3x with every isolation feature on -> {verdict}")
+            if isolation == "auto":
+                verdict = "PASS" if t_naive / t >= 5 else "MISS"
+                print(f"{'':46}target ≥ 5x with every isolation feature on -> {verdict}")
     print("\nzygote pool start (first batch after one warm zygote, includes starting the rest):")
     for isolation, mode, cold, _ in rows:
         print(f"  isolation={isolation} ({mode}): {cold:.3f} s for {workers} programs")
