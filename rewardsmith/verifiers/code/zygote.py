@@ -95,7 +95,7 @@ class RunContext:
         self.userns = False  # inside our own user namespace: drop capabilities instead
         self.seccomp: bytes | None = None
         self.nproc_base = 0
-        self.kept_under_tmp: dict[str, int] = {}  # interpreter paths under /tmp -> O_PATH fd
+        self.kept_under_tmp: list[str] = []  # allowed paths under /tmp (a CI checkout's venv)
 
 
 def run_child(ctx: RunContext, fds: list[int]) -> None:
@@ -105,7 +105,7 @@ def run_child(ctx: RunContext, fds: list[int]) -> None:
         os.setsid()
         for src, dst in ((out_w, 1), (err_w, 2), (res_w, harness.RESULT_FD), (job_r, 4)):
             os.dup2(src, dst)
-        keep = {0, 1, 2, harness.RESULT_FD, 4, *ctx.kept_under_tmp.values()}
+        keep = {0, 1, 2, harness.RESULT_FD, 4}
         for fd in range(5, 1024):
             if fd not in keep:
                 try:
@@ -174,9 +174,12 @@ def _private_mounts(ctx: RunContext, uid: int | None) -> None:
         sandbox.mount("proc", "/proc", "proc", flags | sandbox.MS_NOEXEC, None)
     except OSError:  # cannot mount a proc here: show none rather than the host's
         sandbox.mount("tmpfs", "/proc", "tmpfs", flags | sandbox.MS_NOEXEC, "size=4k,mode=0555")
+    # Allowed paths under /tmp (a virtualenv in a CI checkout) are bound back into the fresh
+    # tmpfs, from descriptors opened in this mount namespace before it is covered.
+    kept = {p: os.open(p, os.O_PATH) for p in ctx.kept_under_tmp if os.path.exists(p)}
     sandbox.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={sandbox.TMPFS_MB}m,mode=1777")
     sandbox.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={sandbox.SHM_MB}m,mode=1777")
-    for path, fd in ctx.kept_under_tmp.items():  # e.g. a virtualenv in a CI checkout under /tmp
+    for path, fd in kept.items():
         os.makedirs(path, exist_ok=True)
         sandbox.mount(f"/proc/self/fd/{fd}", path, None, sandbox.MS_BIND | sandbox.MS_REC, None)
         os.close(fd)
@@ -201,9 +204,7 @@ class Template:
         sandbox.die_with_parent()
         if self.spec is not None:
             sandbox.build_root(self.spec.binds, self.spec.symlinks, self.spec.files, list(allowlist.DEVICES))
-            for p in self.spec.binds:
-                if p == "/tmp" or p.startswith("/tmp/"):
-                    self.ctx.kept_under_tmp[p] = os.open(p, os.O_PATH)
+            self.ctx.kept_under_tmp = [p for p in self.spec.binds if p.startswith("/tmp/")]
             import importlib
 
             sys.path_importer_cache.clear()
