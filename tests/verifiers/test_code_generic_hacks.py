@@ -6,10 +6,9 @@ assertEqual, builtins shadowed in the solution's namespace. Run on HumanEval's o
 from __future__ import annotations
 
 import pytest
+from code_sandbox_helpers import fenced, legit_still_scores
 
 from rewardsmith.verifiers.code import code_tests, redteam
-
-from code_sandbox_helpers import fenced, legit_still_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 
@@ -39,7 +38,12 @@ def humaneval():
     # 2: abs(candidate(x) - y) < eps; 32: math.fabs(poly(...)) over a random loop (in-process,
     # helper from the prompt); 38: encode_cyclic from the prompt; 53: random loop
     return [
-        {"prompt": p["prompt"], "tests": p["test"], "entry_point": p["entry_point"], "solution": p["canonical_solution"]}
+        {
+            "prompt": p["prompt"],
+            "tests": p["test"],
+            "entry_point": p["entry_point"],
+            "solution": p["canonical_solution"],
+        }
         for p in (ps[f"HumanEval/{i}"] for i in (2, 32, 38, 53))
     ]
 
@@ -91,6 +95,9 @@ def test_a_value_whose_subtraction_lies_fails(reward):
     def f(x):
         return Zero()
     """
-    for tests in ("assert abs(f(1) - 0.5) < 1e-6", "def check(c):\n    for x in [1]:\n        assert abs(c(x) - 0.5) < 1e-6\n"):
+    for tests in (
+        "assert abs(f(1) - 0.5) < 1e-6",
+        "def check(c):\n    for x in [1]:\n        assert abs(c(x) - 0.5) < 1e-6\n",
+    ):
         s = reward.score({"completion": fenced(code), "tests": tests, "entry_point": "f"})
         assert s.value == 0.0 and "plain data" in s.reason, s.reason

@@ -119,7 +119,9 @@ def test_declared_packages_and_paths_become_visible(tmp_path):
     (tmp_path / "table.txt").write_text("42")
     os.chmod(tmp_path, 0o755)  # the run has its own uid: the path must be readable by others
     os.chmod(tmp_path / "table.txt", 0o644)
-    code = f"import sympy\ndef f():\n    return int(open({str(tmp_path / 'table.txt')!r}).read()) + int(sympy.Integer(0))"
+    code = (
+        f"import sympy\ndef f():\n    return int(open({str(tmp_path / 'table.txt')!r}).read()) + int(sympy.Integer(0))"
+    )
     tests = "assert f() == 42"
     closed = code_tests(timeout=20).score({"completion": fenced(code), "tests": tests})
     assert closed.value == 0.0 and "No module named 'sympy'" in closed.reason

@@ -400,10 +400,10 @@ class ProbeFailed(Exception):
     """A probe the test needs raised in the program (the test fails with that error)."""
 
 
-def judge_plan(p: ProbePlan, results: list[ProbeResult]) -> str | None:
-    """Evaluate the plan with the probes' answers: None when every assert holds, else why not.
-    Exceptions from the evaluation (a hostile value's TypeError, OverflowError...) are the
-    program's failures and come back as reasons; `results` must cover every probe."""
+def judge_plan(p: ProbePlan, results: list[ProbeResult]) -> tuple[bool, str] | None:
+    """Evaluate the plan with the probes' answers: None when every assert holds, else
+    (the program crashed, why not). Exceptions from the evaluation (a hostile value's
+    TypeError, OverflowError...) are the program's failures and come back as reasons."""
     env = dict(p.env)
     for i, r in enumerate(results):
         env[f"{_PROBE_PREFIX}{i}"] = r
@@ -412,18 +412,19 @@ def judge_plan(p: ProbePlan, results: list[ProbeResult]) -> str | None:
         try:
             if isinstance(stmt, ast.Assert):
                 if not ev.eval(stmt.test):
-                    return f"AssertionError at line {stmt.lineno}"
+                    return False, f"AssertionError at line {stmt.lineno}"
             elif isinstance(stmt, ast.Expr):
                 ev.eval(stmt.value)
             elif isinstance(stmt, ast.Assign):
                 env[stmt.targets[0].id] = ev.eval(stmt.value)  # type: ignore[attr-defined]
         except ProbeFailed as exc:
-            return f"{exc} (at line {stmt.lineno})"
+            text = str(exc)
+            return not text.startswith(("NotPlainData", "ValueTooLarge")), f"{text} (at line {stmt.lineno})"
         except (NotProbeable, RecursionError, MemoryError) as exc:
-            return f"{type(exc).__name__} while judging line {stmt.lineno}: {exc}"[:500]
+            return False, f"{type(exc).__name__} while judging line {stmt.lineno}: {exc}"[:500]
         except Exception as exc:
             text = str(exc)[:300] if not isinstance(exc, ValueError) or len(str(exc)) < 300 else "value error"
-            return f"{type(exc).__name__} while judging line {stmt.lineno}: {text}"
+            return False, f"{type(exc).__name__} while judging line {stmt.lineno}: {text}"
     return None
 
 

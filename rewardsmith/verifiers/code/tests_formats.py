@@ -385,7 +385,7 @@ def _judge_case(
     if ("value", i) in tampered:
         return TestOutcome(name, FAILED, "two answers for one call: the program wrote on the result channel", t)
     if not isinstance(payload, dict) or not payload.get("ok"):
-        return TestOutcome(name, FAILED, _short(_field(payload, "error"), 500), t)
+        return TestOutcome(name, _crash_status(payload), _short(_field(payload, "error"), 500), t)
     got, want = payload.get("value"), suite.expected[i]
     unwrapped = suite.lenient_wrapping and isinstance(want, list) and len(want) == 1
     try:
@@ -414,9 +414,12 @@ def _judge_probed(
             results.append(ProbeResult(True, payload.get("value")))
         else:
             results.append(ProbeResult(False, error=_short(_field(payload, "error"), 500)))
-    why = judge_plan(unit.plan, results)
+    verdict = judge_plan(unit.plan, results)
     t = round(elapsed, 6)
-    return TestOutcome(unit.name, PASSED, "", t) if why is None else TestOutcome(unit.name, FAILED, why, t)
+    if verdict is None:
+        return TestOutcome(unit.name, PASSED, "", t)
+    crashed, why = verdict
+    return TestOutcome(unit.name, ERROR if crashed else FAILED, why, t)
 
 
 def _judge_in_process(unit: Unit, i: int, frames: dict[Any, Any], tampered: set[Any], state: _Progress) -> TestOutcome:
@@ -428,8 +431,16 @@ def _judge_in_process(unit: Unit, i: int, frames: dict[Any, Any], tampered: set[
         return TestOutcome(unit.name, FAILED, "two verdicts for one test: the program forged one", t, IN_PROCESS)
     if isinstance(payload, dict) and payload.get("ok") is True:
         return TestOutcome(unit.name, PASSED, "", t, IN_PROCESS)
-    status = NOT_RUN if _field(payload, "skipped") else FAILED
+    status = NOT_RUN if _field(payload, "skipped") else _crash_status(payload)
     return TestOutcome(unit.name, status, _short(_field(payload, "error"), 500), t, IN_PROCESS)
+
+
+def _crash_status(payload: Any) -> str:
+    """A test that raised anything but an assertion or a plain-data refusal crashed: error."""
+    text = str(_field(payload, "error"))
+    if text.startswith(("AssertionError", "NotPlainData", "ValueTooLarge", "skipped")) or "NotPlainData" in text[:80]:
+        return FAILED
+    return ERROR if text else FAILED
 
 
 def _ended(run: dict[str, Any]) -> str:
