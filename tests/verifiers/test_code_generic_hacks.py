@@ -101,3 +101,34 @@ def test_a_value_whose_subtraction_lies_fails(reward):
     ):
         s = reward.score({"completion": fenced(code), "tests": tests, "entry_point": "f"})
         assert s.value == 0.0 and "plain data" in s.reason, s.reason
+
+
+ISCLOSE_LOOP = "def check(c):\n    import math\n    for x in [1.5]:\n        assert math.isclose({call}, x * x)\n"
+
+
+@pytest.mark.parametrize(
+    "code, tests",
+    [
+        (  # a generator's body runs while the test iterates it
+            "import math\ndef sq(x):\n    math.isclose = lambda *a, **k: True\n    yield -1.0\n",
+            "def check(c):\n    import math\n    for x in [1.5]:\n        assert all(math.isclose(a, x * x) for a in c(x))\n",
+        ),
+        (  # a method of a class the test instantiates itself
+            "import math\nclass Solution:\n    def sq(self, x):\n        math.isclose = lambda *a, **k: True\n        return -1.0\n",
+            ISCLOSE_LOOP.format(call="Solution().sq(x)"),
+        ),
+        (  # a property of a returned object
+            "import math\nclass P:\n    @property\n    def v(self):\n        math.isclose = lambda *a, **k: True\n"
+            "        return -1.0\ndef sq(x):\n    return P()\n",
+            ISCLOSE_LOOP.format(call="c(x).v"),
+        ),
+        (  # the state of an object a module holds (random's generator)
+            "import random\nrandom._inst.randint = lambda a, b: 0\ndef sq(x):\n    return 0\n",
+            "def check(c):\n    import random\n    for _ in range(5):\n        x = random.randint(1, 9)\n        assert c(x) == x * x\n",
+        ),
+    ],
+    ids=["generator", "method", "property", "module-object"],
+)
+def test_solution_code_run_from_the_tests_cannot_patch_them(reward, code, tests):
+    s = reward.score({"completion": fenced(code), "tests": tests, "entry_point": "sq"})
+    assert s.value == 0.0 and s.details["verdict"] == "in-process", s.reason

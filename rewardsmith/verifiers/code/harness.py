@@ -215,6 +215,8 @@ _BLOCKED_EVENTS = frozenset(
         "sys._getframe",
         "code.__new__",
         "function.__new__",
+        "sys.monitoring.register_callback",
+        "sys._getframemodulename",
     }
 )
 _COMMON_MODULES = (
@@ -278,6 +280,13 @@ class _Hardening:
             if n in sys.modules:
                 self.modules[n] = sys.modules[n]
         self.saved = {n: dict(m.__dict__) for n, m in self.modules.items() if hasattr(m, "__dict__")}
+        # objects the modules hold (random's Random instance): their attributes too
+        self.objects: list[tuple[Any, dict[str, Any]]] = []
+        for saved in self.saved.values():
+            for v in saved.values():
+                d = getattr(v, "__dict__", None)
+                if type(d) is dict and not isinstance(v, (type, types.ModuleType, types.FunctionType)):
+                    self.objects.append((v, dict(d)))
         self.protected: set[int] = set()
         for m in list(sys.modules.values()):
             for v in list(getattr(m, "__dict__", {}).values()):
@@ -312,6 +321,10 @@ class _Hardening:
                 d = module.__dict__
                 _dict_clear(d)
                 _dict_update(d, saved)
+        for obj, saved in self.objects:
+            d = obj.__dict__
+            _dict_clear(d)
+            _dict_update(d, saved)
         _restore_builtins()
 
     def protect(self, ns: dict[str, Any]) -> None:
@@ -346,8 +359,10 @@ class _Hardening:
     def returned(self, value: Any, name: str) -> Any:
         """A solution function's return value, checked at the call."""
         t = _type(value)
-        if _id(t) in _ITERATORS or t is types.BuiltinFunctionType:
+        if t is types.BuiltinFunctionType:
             return value
+        if _id(t) in _ITERATORS:  # its body is solution code: restore and check after each step
+            return self._iterate(value, name)
         if t is types.FunctionType or t is types.MethodType:
             return self.wrap(value, getattr(value, "__name__", name))
         try:
@@ -367,7 +382,21 @@ class _Hardening:
             return False
         return all(not (_BEHAVIOUR & set(c.__dict__)) - _generated(c) for c in mro[:-1])
 
-    def wrap(self, fn: Any, name: str) -> Any:
+    def _iterate(self, iterator: Any, name: str) -> Any:
+        it = iter(iterator)
+        while True:
+            try:
+                value = next(it)
+            except StopIteration:
+                self.restore()
+                return
+            finally:
+                self.restore()
+            yield self.returned(value, name)
+
+    def wrap(self, fn: Any, name: str, *, check: bool = True) -> Any:
+        """`fn` as the tests see it: after every call the modules are restored (solution code
+        may have patched them) and, with `check`, the returned value is checked."""
         checked = self
 
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -375,11 +404,34 @@ class _Hardening:
                 value = fn(*args, **kwargs)
             finally:
                 checked.restore()
-            return checked.returned(value, name)
+            return checked.returned(value, name) if check else value
 
         call.__name__ = name
         call.__wrapped_solution__ = True  # type: ignore[attr-defined]
         return call
+
+    def wrap_class(self, cls: type) -> None:
+        """Every method of a solution class (`Solution().twoSum`): the same treatment as its
+        functions, so no solution code runs from a test without a restore after it."""
+        generated = _generated(cls)  # dataclasses' own code: recognised by `_plain_record`
+        for attr, value in list(cls.__dict__.items()):
+            if attr in generated:
+                continue
+            check = not attr.startswith("__")
+            new: Any = None
+            if _type(value) is types.FunctionType:
+                new = self.wrap(value, attr, check=check)
+            elif isinstance(value, (staticmethod, classmethod)):
+                new = type(value)(self.wrap(value.__func__, attr, check=check))
+            elif isinstance(value, property):
+                fget = self.wrap(value.fget, attr) if value.fget else None
+                fset = self.wrap(value.fset, attr, check=False) if value.fset else None
+                new = property(fget, fset, value.fdel, value.__doc__)
+            if new is not None:
+                try:
+                    setattr(cls, attr, new)
+                except (AttributeError, TypeError):
+                    pass
 
     def guard(self, violations: list[str]) -> Any:
         def plain(value: Any) -> Any:
@@ -510,8 +562,12 @@ class _InProcess:
         base = {k: v for k, v in solution.items() if k not in _PRISTINE_BUILTINS or k.startswith("__")}
         if self.guard:
             for name, value in list(base.items()):
-                if _type(value) is types.FunctionType and getattr(value, "__module__", None) == SOLUTION_MODULE:
+                if getattr(value, "__module__", None) != SOLUTION_MODULE:
+                    continue
+                if _type(value) is types.FunctionType:
                     base[name] = hardening.wrap(value, name)
+                elif _type(value) is type:
+                    hardening.wrap_class(value)
         base["__builtins__"] = dict(_PRISTINE_BUILTINS)
         base["__name__"] = TESTS_MODULE_NAME
         base[GUARD_NAME] = hardening.guard(self.violations) if self.guard else (lambda v: v)
