@@ -499,10 +499,16 @@ NON_ROOT_SCRIPT = """
 import json
 from rewardsmith.verifiers.code import code_tests
 prog = "```python\\nimport os, sys\\nif os.fork() == 0:\\n    os.setsid()\\n    os.execv(sys.executable, [sys.executable, '-S', '-c', 'import time; time.sleep(60)', 'MARK'])\\ndef f():\\n    return os.getuid()\\n```"
+from rewardsmith.verifiers.code import redteam
 out = []
+probed = {"tests": ["assert add(1, 2) == 3", "assert abs(add(0.5, 0.5) - 1.0) < 1e-9"], "entry_point": "add"}
+looped = {"tests": "def check(c):\\n    for a in range(3):\\n        assert c(a, 1) == a + 1\\n", "entry_point": "add"}
 for isolation in ("auto", "none"):  # "none": what a user without user namespaces gets
-    s = code_tests(timeout=2, isolation=isolation).score({"completion": prog, "tests": "assert f() != 65534"})
-    out.append({"value": s.value, "reason": s.reason, "isolation": s.details["isolation"]})
+    r = code_tests(timeout=2, isolation=isolation)
+    s = r.score({"completion": prog, "tests": "assert f() != 65534"})
+    hostile = [dict(x, completion=a(x)) for a in redteam.ATTACKS.values() for x in (probed, looped)]
+    hacked = [h.value for h in r.score_batch(hostile)]
+    out.append({"value": s.value, "reason": s.reason, "isolation": s.details["isolation"], "hacked": hacked})
 print(json.dumps(out))
 """
 
@@ -544,6 +550,9 @@ def test_non_root_user_degrades_and_says_so():
     assert iso["filesystem"].startswith("allow-list root") and iso["ipc"].startswith("isolated")
     assert iso["accounting"].startswith("no cgroup") and any("shared with your user" in w for w in iso["warnings"])
     assert bare["value"] == 1.0, bare["reason"]
+    # the verdicts hold at every level: no hostile program of the catalogue scores
+    assert result["hacked"] == [0.0] * len(result["hacked"]) and bare["hacked"] == [0.0] * len(bare["hacked"])
+    assert result["isolation"]["seccomp"].startswith("libseccomp") and bare["isolation"]["seccomp"].startswith("lib")
     iso = bare["isolation"]
     assert iso["user"].startswith("1000") and iso["pid"].startswith("no PID namespace")
     assert iso["network"].startswith("none:") and len(iso["warnings"]) >= 4  # network, pid, filesystem, ipc

@@ -193,8 +193,10 @@ class ZygotePool:
 
     MAX = 4 * cpu_count()
 
-    def __init__(self, isolation: str, packages: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> None:
-        self.isolation, self.packages, self.paths = isolation, packages, paths
+    def __init__(
+        self, isolation: str, packages: tuple[str, ...] = (), paths: tuple[str, ...] = (), ablate: tuple[str, ...] = ()
+    ) -> None:
+        self.isolation, self.packages, self.paths, self.ablate = isolation, packages, paths, ablate
         self.pid = os.getpid()
         self._idle: list[_Zygote] = []
         self._all: set[_Zygote] = set()
@@ -212,7 +214,13 @@ class ZygotePool:
         slot = _take_slot()
         try:
             z = _Zygote(
-                {"isolation": self.isolation, "packages": list(self.packages), "paths": list(self.paths), "slot": slot}
+                {
+                    "isolation": self.isolation,
+                    "packages": list(self.packages),
+                    "paths": list(self.paths),
+                    "slot": slot,
+                    "ablate": list(self.ablate),
+                }
             )
         except BaseException:
             _free_slot(slot)
@@ -269,12 +277,14 @@ class ZygotePool:
         self._idle, self._all = [], set()
 
 
-_POOLS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], ZygotePool] = {}
+_POOLS: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ZygotePool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def pool_for(isolation: str, packages: tuple[str, ...] = (), paths: tuple[str, ...] = ()) -> ZygotePool:
-    key = (isolation, tuple(packages), tuple(paths))
+def pool_for(
+    isolation: str, packages: tuple[str, ...] = (), paths: tuple[str, ...] = (), ablate: tuple[str, ...] = ()
+) -> ZygotePool:
+    key = (isolation, tuple(packages), tuple(paths), tuple(ablate))
     with _POOLS_LOCK:
         pool = _POOLS.get(key)
         if pool is None or pool.pid != os.getpid():
@@ -314,18 +324,27 @@ class LocalExecutor:
     (rlimits, sessions and cleanup only). `packages`: import or distribution names the
     programs may import besides the standard library (with their requirements); `paths`:
     other host paths they may read. Both only matter with namespaces (the allow-list root).
+    `ablate` switches layers off, for `benchmarks/bench_code.py` to price each one (never in
+    production): "seccomp", "cgroup", "run_namespaces" (no per-run PID/IPC/mount namespaces).
     """
 
-    def __init__(self, *, isolation: str = "auto", packages: Sequence[str] = (), paths: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        isolation: str = "auto",
+        packages: Sequence[str] = (),
+        paths: Sequence[str] = (),
+        ablate: Sequence[str] = (),
+    ) -> None:
         self.isolation = isolation
-        self.packages, self.paths = tuple(sorted(packages)), tuple(sorted(paths))
+        self.packages, self.paths, self.ablate = tuple(sorted(packages)), tuple(sorted(paths)), tuple(sorted(ablate))
 
     def run(self, program: Program) -> ProgramResult:
         payload = dict(
             program.suite.untrusted(type_check=program.type_check), code=program.code, limits=program.limits.to_dict()
         )
         budget = program.suite.runs * (program.limits.timeout + 3.0) + 10.0
-        pool = pool_for(self.isolation, self.packages, self.paths)
+        pool = pool_for(self.isolation, self.packages, self.paths, self.ablate)
         last = ""
         for _attempt in range(2):
             try:

@@ -120,7 +120,7 @@ def run_child(ctx: RunContext, fds: list[int]) -> None:
         if ctx.namespaces:
             _private_mounts(ctx, job.get("uid", ctx.uid))
         else:
-            os.chdir(job["workdir"])
+            os.chdir(job["workdir"] or "/")
         stdin = job.get("stdin")
         if stdin is None:
             fd0 = os.open("/dev/null", os.O_RDONLY)
@@ -238,6 +238,7 @@ class Supervisor:
         self.ctrl_in, self.ctrl_out = ctrl_in, ctrl_out
         isolation = config.get("isolation", "auto")
         slot = int(config.get("slot", 0))
+        ablate = set(config.get("ablate") or ())  # benchmarks only: price each layer
         self.report: dict[str, Any] = {"requested": isolation, "warnings": []}
         r, warn = self.report, self.report["warnings"].append
         uid = os.getuid()
@@ -268,7 +269,9 @@ class Supervisor:
                     "namespace to expose it to another uid"
                 )
         # Limits shared across runs: a cgroup per slot where allowed, else the slot's own uid.
-        self.cgroup, cg_why = sandbox.Cgroup.create(f"z{os.getpid()}")
+        self.cgroup, cg_why = (
+            sandbox.Cgroup.create(f"z{os.getpid()}") if "cgroup" not in ablate else (None, "ablated")
+        )
         if self.cgroup is not None:
             r["accounting"] = self.cgroup.description
         elif ctx.uid is not None:
@@ -282,7 +285,7 @@ class Supervisor:
                 f"no cgroup ({cg_why}) and no uid of its own: RLIMIT_NPROC counts every process of uid {uid}"
             )
             warn("process and memory limits are per process only and shared with your user's processes")
-        ctx.seccomp, r["seccomp"] = sandbox.seccomp_program()
+        ctx.seccomp, r["seccomp"] = sandbox.seccomp_program() if "seccomp" not in ablate else (None, "ablated")
         if ctx.seccomp is None:
             warn(f"seccomp {r['seccomp']}")
         r["session"] = "own session and process group, killed as a whole"
@@ -328,7 +331,9 @@ class Supervisor:
             if spec.missing_packages:
                 warn(f"declared packages not installed here: {', '.join(spec.missing_packages)}")
             r["packages"] = sorted(config.get("packages") or [])
-        self.template_pid, self.spawn_sock = self._start_template(spec)
+        if ablate:
+            warn(f"layers switched off for a benchmark: {', '.join(sorted(ablate))}")
+        self.template_pid, self.spawn_sock = self._start_template(spec, "run_namespaces" in ablate)
 
     @staticmethod
     def _enter_namespaces(userns: bool) -> None:
@@ -343,7 +348,7 @@ class Supervisor:
             sandbox.unshare(flags)
         sandbox.mount(None, "/", None, sandbox.MS_REC | sandbox.MS_PRIVATE, None)
 
-    def _start_template(self, spec: allowlist.RootSpec | None) -> tuple[int, socket.socket]:
+    def _start_template(self, spec: allowlist.RootSpec | None, shared: bool) -> tuple[int, socket.socket]:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         ready_r, ready_w = os.pipe()
         pid = os.fork()
@@ -354,6 +359,8 @@ class Supervisor:
                 os.close(self.ctrl_in)
                 os.close(self.ctrl_out)
                 template = Template(self.ctx, spec, theirs)
+                if shared:  # benchmark only: runs share the template's namespaces and /tmp
+                    template.clone_flags, self.ctx.namespaces = 0, False
                 template.prepare()
                 os.write(ready_w, b"ok")
                 os.close(ready_w)
