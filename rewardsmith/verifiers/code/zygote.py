@@ -242,6 +242,10 @@ class Supervisor:
         self.report: dict[str, Any] = {"requested": isolation, "warnings": []}
         r, warn = self.report, self.report["warnings"].append
         uid = os.getuid()
+        if not sandbox.can_clone():
+            import platform
+
+            raise RuntimeError(f"the code sandbox supports Linux on x86_64 and aarch64, not {platform.machine()}")
         ns_ok, why = False, "disabled by isolation='none'"
         userns = uid != 0
         if isolation != "none":
@@ -254,7 +258,7 @@ class Supervisor:
                     raise RuntimeError(f"isolation='namespaces' but this machine refuses them: {why}") from exc
         self.subreaper = sandbox.become_subreaper()
         ctx = RunContext()
-        ctx.namespaces = ns_ok and sandbox.can_clone()
+        ctx.namespaces = ns_ok
         ctx.userns = ns_ok and userns
         self.ctx = ctx
         slot_uid = sandbox.SLOT_UID_BASE + slot
@@ -269,9 +273,7 @@ class Supervisor:
                     "namespace to expose it to another uid"
                 )
         # Limits shared across runs: a cgroup per slot where allowed, else the slot's own uid.
-        self.cgroup, cg_why = (
-            sandbox.Cgroup.create(f"z{os.getpid()}") if "cgroup" not in ablate else (None, "ablated")
-        )
+        self.cgroup, cg_why = sandbox.Cgroup.create(f"z{os.getpid()}") if "cgroup" not in ablate else (None, "ablated")
         if self.cgroup is not None:
             r["accounting"] = self.cgroup.description
         elif ctx.uid is not None:
@@ -302,7 +304,7 @@ class Supervisor:
             r["template"] = "every run is cloned from a template process that never held another run's data"
         else:
             r["mode"] = "none"
-            reason = why if not ns_ok else "this architecture has no raw clone support"
+            reason = why
             r["network"] = f"none: {reason}; THE PROGRAM CAN REACH THE NETWORK"
             r["ipc"] = "shared with the host"
             r["pid"] = (
