@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import textwrap
 import time
 import uuid
 
 import psutil
 import pytest
+from code_sandbox_helpers import fenced, leftovers, marked, marker
 
 from rewardsmith.verifiers.code import code_tests
 from rewardsmith.verifiers.code.executor import pool_for
@@ -23,34 +23,9 @@ from rewardsmith.verifiers.code.executor import pool_for
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 
 
-def fenced(code: str) -> str:
-    return "```python\n" + textwrap.dedent(code) + "\n```"
-
-
-def marker() -> str:
-    """A unique `sleep` duration: the cmdline of leftover processes gives them away."""
-    return f"{int(time.time()) % 1000 + 100}.{uuid.uuid4().int % 10**6:06d}"
-
-
-def marked_processes(mark: str) -> list[psutil.Process]:
-    found = []
-    for p in psutil.process_iter(["cmdline"]):
-        if mark in " ".join(p.info["cmdline"] or []):
-            found.append(p)
-    return found
-
-
 def zygote_leftovers(isolation: str) -> list[str]:
-    """Children (or zombies) still under the warm zygotes after a run: there must be none."""
-    pool = pool_for(isolation)
-    left = []
-    for z in list(pool._all):
-        try:
-            proc = psutil.Process(z.proc.pid)
-            left += [f"{c.pid}:{c.status()}" for c in proc.children(recursive=True) if c.pid != z.template_pid]
-        except psutil.NoSuchProcess:
-            left.append(f"zygote {z.proc.pid} died")
-    return left
+    """Children (or zombies) still under the warm supervisors after a run: there must be none."""
+    return leftovers(isolation)
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +51,9 @@ def attack(reward, code: str, tests, *, mark: str | None = None, **extra):
     assert zygote_leftovers(isolation) == []
     if mark:
         deadline = time.monotonic() + 2
-        while marked_processes(mark) and time.monotonic() < deadline:
+        while marked(mark) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert marked_processes(mark) == []
+        assert marked(mark) == []
     after = psutil.Process().children(recursive=True)
     zombies = [p.pid for p in after if p.pid not in before and p.status() == psutil.STATUS_ZOMBIE]
     assert zombies == []

@@ -14,7 +14,7 @@ containers a count followed by their items.
 
 >>> decode(encode({"a": [1, 2.5, (None, True)], "b": {b"x"}}))
 {'a': [1, 2.5, (None, True)], 'b': {b'x'}}
->>> decode(b"l" + b"\\xff" * 9)
+>>> decode(b"l\\x05N")  # five items announced, one present
 Traceback (most recent call last):
 ...
 rewardsmith.verifiers.code.codec.DecodeError: bad length at byte 1
@@ -152,9 +152,10 @@ def decode(data: bytes, limits: Limits = Limits()) -> Any:
     def length() -> int:
         nonlocal pos
         n = shift = 0
+        start = pos
         while True:
             if pos >= end or shift > 35:
-                raise DecodeError(f"bad length at byte {pos}")
+                raise DecodeError(f"bad length at byte {start}")
             b = data[pos]
             pos += 1
             n |= (b & 0x7F) << shift
@@ -162,7 +163,7 @@ def decode(data: bytes, limits: Limits = Limits()) -> Any:
             if not b & 0x80:
                 break
         if n > end - pos:
-            raise DecodeError(f"bad length at byte {pos - 1}")
+            raise DecodeError(f"bad length at byte {start}")
         return n
 
     # Stack of open containers: [tag, remaining items, collected items].
