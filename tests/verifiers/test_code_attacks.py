@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import textwrap
 import time
 import uuid
 
 import psutil
 import pytest
+from code_sandbox_helpers import fenced, leftovers, marked, marker
 
 from rewardsmith.verifiers.code import code_tests
 from rewardsmith.verifiers.code.executor import pool_for
@@ -23,34 +23,9 @@ from rewardsmith.verifiers.code.executor import pool_for
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 
 
-def fenced(code: str) -> str:
-    return "```python\n" + textwrap.dedent(code) + "\n```"
-
-
-def marker() -> str:
-    """A unique `sleep` duration: the cmdline of leftover processes gives them away."""
-    return f"{int(time.time()) % 1000 + 100}.{uuid.uuid4().int % 10**6:06d}"
-
-
-def marked_processes(mark: str) -> list[psutil.Process]:
-    found = []
-    for p in psutil.process_iter(["cmdline"]):
-        if mark in " ".join(p.info["cmdline"] or []):
-            found.append(p)
-    return found
-
-
 def zygote_leftovers(isolation: str) -> list[str]:
-    """Children (or zombies) still under the warm zygotes after a run: there must be none."""
-    pool = pool_for(isolation)
-    left = []
-    for z in list(pool._all):
-        try:
-            proc = psutil.Process(z.proc.pid)
-            left += [f"{c.pid}:{c.status()}" for c in proc.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            left.append(f"zygote {z.proc.pid} died")
-    return left
+    """Children (or zombies) still under the warm supervisors after a run: there must be none."""
+    return leftovers(isolation)
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +51,9 @@ def attack(reward, code: str, tests, *, mark: str | None = None, **extra):
     assert zygote_leftovers(isolation) == []
     if mark:
         deadline = time.monotonic() + 2
-        while marked_processes(mark) and time.monotonic() < deadline:
+        while marked(mark) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert marked_processes(mark) == []
+        assert marked(mark) == []
     after = psutil.Process().children(recursive=True)
     zombies = [p.pid for p in after if p.pid not in before and p.status() == psutil.STATUS_ZOMBIE]
     assert zombies == []
@@ -106,11 +81,11 @@ def test_double_fork_daemon_dies_with_the_run(mode, request):
     reward = request.getfixturevalue(mode)
     mark = marker()
     code = f"""
-    import os
+    import os, sys
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            os.execv("/bin/sleep", ["sleep", "{mark}"])
+            os.execv(sys.executable, [sys.executable, "-S", "-c", "import time; time.sleep(60)", "{mark}"])
         os._exit(0)
     os.wait()
     def f():
@@ -123,7 +98,7 @@ def test_double_fork_daemon_dies_with_the_run(mode, request):
 def test_bounded_fork_bomb(sandboxed):
     mark = marker()
     code = f"""
-    import os
+    import os, sys
     forks = 0
     for _ in range(300):
         try:
@@ -131,7 +106,7 @@ def test_bounded_fork_bomb(sandboxed):
         except OSError:
             break
         if pid == 0:
-            os.execv("/bin/sleep", ["sleep", "{mark}"])
+            os.execv(sys.executable, [sys.executable, "-S", "-c", "import time; time.sleep(60)", "{mark}"])
         forks += 1
     """
     s = attack(sandboxed, code, "assert forks == 300", mark=mark)
@@ -221,14 +196,14 @@ def test_files_written_outside_the_work_dir_do_not_survive(sandboxed):
     s = attack(sandboxed, code, "assert f() == 1")
     assert s.value == 1.0
     assert [t for t in targets if os.path.exists(t)] == []
-    # nor do they reach the next run in the same (private) /tmp: it holds only the new work dir,
-    # besides the mount point of a virtualenv or checkout that lives under /tmp (as in CI)
+    # nor do they reach the next run: its /tmp holds only its own work dir (besides the mount
+    # point of a virtualenv or checkout that lives under /tmp, as in CI), /dev/shm nothing
     bound = sorted(
         {os.path.realpath(p).split("/")[2] for p in [*sys.path, sys.prefix] if os.path.realpath(p).startswith("/tmp/")}
     )
     probe = {
-        "completion": fenced("import os\nseen = os.listdir('/tmp') + os.listdir('/var/tmp') + os.listdir('/dev/shm')"),
-        "tests": f"assert len([n for n in seen if n not in {bound!r}]) == 1, seen",
+        "completion": fenced("import os\nseen = sorted(os.listdir('/tmp')) + os.listdir('/dev/shm')"),
+        "tests": f"assert [n for n in seen if n not in {bound!r}] == ['work'], seen",
     }
     zygotes = len(pool_for("auto")._all)
     later = sandboxed.score_batch([probe] * 4 * zygotes, workers=zygotes)  # reaches every warm zygote

@@ -1,14 +1,17 @@
 """Code verifier (preset `code`): run the completion's program against the sample's tests in
 a local sandbox and score the fraction of tests passed.
 
-The pipeline is visible in the modules: `extract` (find the program), `tests_formats`
-(parse the tests, judge what the program did), `executor` (run it: `LocalExecutor` drives
-warm `zygote` processes that fork `sandbox`ed children running the `harness`). See
-docs/code.md for the isolation model and what degrades when not root.
+The pipeline is visible in the modules: `extract` (find the program), `tests_formats` and
+`units` (parse the tests), `probes` (which verdicts the verifier decides itself, and how),
+`executor` (run it: `LocalExecutor` drives warm `zygote` supervisors whose templates clone
+`sandbox`ed runs executing the `harness`), `codec` (the bounded wire format of what a program
+sends back), `redteam` (hostile programs, for tests and audits). See docs/code.md for the
+threat model and what degrades when not root.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from rewardsmith.core import score as S
@@ -63,6 +66,7 @@ class CodeTests(Reward):
         tests = sample.get(self.tests_column)
         entry = self.entry_point or sample.get("entry_point") or sample.get("fn_name")
         suite = parse_tests(tests, entry_point=entry, where=self.tests_column)
+        suite.plan(prompt=sample.prompt if isinstance(sample.prompt, str) else None, type_check=self.type_check)
         return Program(code, suite, self.limits, self.type_check, self.float_tolerance)
 
     def to_score(self, program: Program, result: ProgramResult) -> Score:
@@ -76,6 +80,7 @@ class CodeTests(Reward):
             "exit": result.exit,
             "time_s": result.time_s,
             "forged_lines": result.forged_lines,
+            "verdict": result.verdict,
         }
         if result.infra_error:
             details["tests"] = []
@@ -155,6 +160,8 @@ def code_tests(
     max_open_files: int = 64,
     max_output_kb: int = 1024,
     isolation: Literal["auto", "namespaces", "none"] = "auto",
+    packages: Sequence[str] = (),
+    paths: Sequence[str] = (),
     type_check: bool = True,
     float_tolerance: float = 1e-6,
     executor: Executor | None = None,
@@ -171,11 +178,18 @@ def code_tests(
     space, `max_processes`, `max_file_mb`, `max_open_files`, `max_output_kb` kept per stream.
     `isolation`: "auto" uses namespaces where the machine allows and otherwise says loudly
     what is missing in `details["isolation"]`; "namespaces" refuses to run without them
-    (unscored); "none" forces the degraded mode. `type_check`: every operand of a comparison
-    in an assert test must be plain data of exact builtin types (defeats AlwaysEqual objects;
-    turn off for tests that compare custom classes; function-call cases always need plain data). `float_tolerance`: relative/absolute tolerance for
-    floats in returned values and float tokens in output. `executor`: a custom `Executor`
-    (e.g. a remote sandbox service) instead of the local one.
+    (unscored); "none" forces the degraded mode. `packages`: what programs may import besides
+    the standard library (import or distribution names, e.g. ["numpy"]; requirements follow),
+    `paths`: other host paths they may read; with namespaces nothing else of the host is
+    visible. `type_check`: returned and compared values must be plain data of exact builtin
+    types (defeats AlwaysEqual objects and int subclasses); turn off for tests that compare
+    custom classes (every assert test then runs in-process). `float_tolerance`:
+    relative/absolute tolerance for floats in returned values and float tokens in output.
+    `executor`: a custom `Executor` (e.g. a remote sandbox service) instead of the local one.
+
+    Verdicts are decided outside the program's process wherever the test's shape allows
+    (stdin/stdout, function calls, asserts like `f(args) == literal`); `details["verdict"]`
+    says "in-process" when some test needed the program's interpreter (see docs/code.md).
 
     A model's failures are numbers (wrong, timeout, runtime_error, no_code); only a broken
     sandbox gives value None with status `unscored`.
@@ -220,6 +234,6 @@ def code_tests(
         limits=limits,
         type_check=type_check,
         float_tolerance=float_tolerance,
-        executor=executor or LocalExecutor(isolation=isolation),
+        executor=executor or LocalExecutor(isolation=isolation, packages=packages, paths=paths),
         name=name,
     )

@@ -60,8 +60,10 @@ class ProgramResult:
     exit: str = ""
     time_s: float = 0.0
     isolation: dict[str, Any] = field(default_factory=dict)
-    #: lines on the result channel without the run's nonce (attempts to fake verdicts)
+    #: stretches of the result channel without the run's nonce (attempts to fake verdicts)
     forged_lines: int = 0
+    #: "out-of-process" when every verdict was decided by the verifier, else "in-process"
+    verdict: str = "out-of-process"
 
 
 class Executor(Protocol):
@@ -87,15 +89,17 @@ class SandboxUnavailable(RuntimeError):
 class _Zygote:
     """The verifier's handle on one zygote process."""
 
-    def __init__(self, isolation: str) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         try:
-            self._start(isolation)
+            self._start(config)
         except OSError as exc:
             raise SandboxUnavailable(f"cannot start the sandbox supervisor: {exc}") from None
 
-    def _start(self, isolation: str) -> None:
+    def _start(self, config: dict[str, Any]) -> None:
+        config = dict(config, parent_pid=os.getpid())
+        self.slot = config["slot"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT, json.dumps({"isolation": isolation})],
+            [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT, json.dumps(config)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -115,6 +119,8 @@ class _Zygote:
             self.kill()
             raise SandboxUnavailable(str(msg[1]))
         self.report: dict[str, Any] = msg[1]
+        #: the template every run is cloned from (the supervisor's one long-lived child)
+        self.template_pid: int = msg[2]["template_pid"]
 
     def recv(self, timeout: float) -> Any:
         ready, _, _ = select.select([self.rfd], [], [], timeout)
@@ -163,13 +169,34 @@ class _Zygote:
                 pass
 
 
+_SLOTS: set[int] = set()
+_SLOTS_LOCK = threading.Lock()
+
+
+def _take_slot() -> int:
+    """A slot number unique among this process's supervisors (each slot runs as its own uid
+    when root); offset by the pid so that two verifier processes rarely share one."""
+    with _SLOTS_LOCK:
+        local = next(i for i in range(1 << 20) if i not in _SLOTS)
+        _SLOTS.add(local)
+    return (os.getpid() % 1024) * 1024 + local % 1024
+
+
+def _free_slot(slot: int) -> None:
+    with _SLOTS_LOCK:
+        _SLOTS.discard(slot % 1024)
+
+
 class ZygotePool:
-    """Warm zygotes shared by every verifier of this process with the same isolation."""
+    """Warm supervisors shared by every verifier of this process with the same sandbox
+    configuration (isolation, declared packages and paths)."""
 
     MAX = 4 * cpu_count()
 
-    def __init__(self, isolation: str) -> None:
-        self.isolation = isolation
+    def __init__(
+        self, isolation: str, packages: tuple[str, ...] = (), paths: tuple[str, ...] = (), ablate: tuple[str, ...] = ()
+    ) -> None:
+        self.isolation, self.packages, self.paths, self.ablate = isolation, packages, paths, ablate
         self.pid = os.getpid()
         self._idle: list[_Zygote] = []
         self._all: set[_Zygote] = set()
@@ -184,8 +211,20 @@ class ZygotePool:
             if self._idle:
                 return self._idle.pop()
             self._starting += 1
+        slot = _take_slot()
         try:
-            z = _Zygote(self.isolation)
+            z = _Zygote(
+                {
+                    "isolation": self.isolation,
+                    "packages": list(self.packages),
+                    "paths": list(self.paths),
+                    "slot": slot,
+                    "ablate": list(self.ablate),
+                }
+            )
+        except BaseException:
+            _free_slot(slot)
+            raise
         finally:
             with self._cond:
                 self._starting -= 1
@@ -206,6 +245,7 @@ class ZygotePool:
     def release(self, z: _Zygote, *, broken: bool = False) -> None:
         if broken:
             z.kill()
+            _free_slot(z.slot)
         with self._cond:
             if broken:
                 self._all.discard(z)
@@ -229,6 +269,7 @@ class ZygotePool:
                 z.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 z.kill()
+            _free_slot(z.slot)
 
     def forget(self) -> None:
         for z in list(self._all):
@@ -236,15 +277,18 @@ class ZygotePool:
         self._idle, self._all = [], set()
 
 
-_POOLS: dict[str, ZygotePool] = {}
+_POOLS: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ZygotePool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def pool_for(isolation: str) -> ZygotePool:
+def pool_for(
+    isolation: str, packages: tuple[str, ...] = (), paths: tuple[str, ...] = (), ablate: tuple[str, ...] = ()
+) -> ZygotePool:
+    key = (isolation, tuple(packages), tuple(paths), tuple(ablate))
     with _POOLS_LOCK:
-        pool = _POOLS.get(isolation)
+        pool = _POOLS.get(key)
         if pool is None or pool.pid != os.getpid():
-            pool = _POOLS[isolation] = ZygotePool(isolation)
+            pool = _POOLS[key] = ZygotePool(*key)
         return pool
 
 
@@ -263,7 +307,9 @@ def _after_fork_in_child() -> None:
     for p in _POOLS.values():
         p.forget()
     _POOLS.clear()
+    _SLOTS.clear()
     globals()["_POOLS_LOCK"] = threading.Lock()
+    globals()["_SLOTS_LOCK"] = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -271,22 +317,34 @@ atexit.register(shutdown)
 
 
 class LocalExecutor:
-    """Run programs on this machine in forked, namespaced, rlimited children of warm zygotes.
+    """Run programs on this machine in sandboxed runs cloned from warm templates.
 
     `isolation`: "auto" (namespaces where the machine allows them, degrading loudly),
     "namespaces" (refuse to run without them: every result is unscored) or "none"
-    (rlimits, sessions and cleanup only).
+    (rlimits, sessions and cleanup only). `packages`: import or distribution names the
+    programs may import besides the standard library (with their requirements); `paths`:
+    other host paths they may read. Both only matter with namespaces (the allow-list root).
+    `ablate` switches layers off, for `benchmarks/bench_code.py` to price each one (never in
+    production): "seccomp", "cgroup", "run_namespaces" (no per-run PID/IPC/mount namespaces).
     """
 
-    def __init__(self, *, isolation: str = "auto") -> None:
+    def __init__(
+        self,
+        *,
+        isolation: str = "auto",
+        packages: Sequence[str] = (),
+        paths: Sequence[str] = (),
+        ablate: Sequence[str] = (),
+    ) -> None:
         self.isolation = isolation
+        self.packages, self.paths, self.ablate = tuple(sorted(packages)), tuple(sorted(paths)), tuple(sorted(ablate))
 
     def run(self, program: Program) -> ProgramResult:
         payload = dict(
             program.suite.untrusted(type_check=program.type_check), code=program.code, limits=program.limits.to_dict()
         )
         budget = program.suite.runs * (program.limits.timeout + 3.0) + 10.0
-        pool = pool_for(self.isolation)
+        pool = pool_for(self.isolation, self.packages, self.paths, self.ablate)
         last = ""
         for _attempt in range(2):
             try:
@@ -308,6 +366,7 @@ class LocalExecutor:
             runs = reply[1]["runs"]
             outcomes, infra = judge(program.suite, runs, float_tolerance=program.float_tolerance)
             runs = [r for r in runs if not r.get("skipped")]
+            verdict = program.suite.verdict if program.suite.mode == "assert" else "out-of-process"
             return ProgramResult(
                 outcomes,
                 infra_error=infra,
@@ -317,6 +376,7 @@ class LocalExecutor:
                 time_s=round(sum(r["time_s"] for r in runs), 4),
                 isolation=reply[1]["isolation"],
                 forged_lines=sum(r["forged_lines"] for r in runs),
+                verdict=verdict,
             )
         return ProgramResult([], infra_error=f"the sandbox supervisor failed twice on this program (last: {last})")
 

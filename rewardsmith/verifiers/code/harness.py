@@ -1,122 +1,66 @@
-"""The code that runs inside the sandboxed child: load the solution, run the tests, report.
+"""The code that runs inside the sandboxed run: load the solution, answer the probes, run the
+in-process tests, report.
 
-It is imported by the zygote before any fork, so it costs nothing per run. The child runs
-it after `sandbox` has set limits and dropped privileges; from then on everything in this
-process is untrusted, so the harness is written to make generic cheating useless:
+It is imported by the supervisor before the template is forked, so it costs nothing per
+run. From the moment the solution's code starts, everything in this process is untrusted:
 
-- Verdicts travel over a private result pipe (fd 3), one line per event, each prefixed
-  with a per-run random nonce. Only lines with the nonce count; the zygote requires a
-  "load ok" line and one line per test, so exiting early (`exit(0)`, `os._exit`, a signal,
-  killing the parent), printing "all tests passed", closing or spamming file descriptors
-  or crashing the harness all end as failed or unreported tests, never as passes.
-- Function-call and stdin/stdout cases are never judged here: the harness only reports
-  return values (as plain data, see `encode`) and the zygote compares them with expected
-  values that never enter this process. Those verdicts cannot be forged at all.
-- Assert-style tests must run in the solution's interpreter (they call its functions), so
-  a program that deliberately reverse-engineers this harness (finds the nonce in memory,
-  inspects its caller's frame) could still forge them; see docs/code.md for that limit.
-  Generic hacks are defeated: tests run with a pristine copy of the builtins (so a
-  patched `len`/`isinstance`/`print` does not reach them), and every operand of a
-  comparison in a test (==, !=, <, <=, >, >=, in, not in) must be plain data of exact
-  builtin types (the AlwaysEqual guard: `tests_formats.guard_comparisons` rewrites the
-  test source) unless `type_check` is off.
+- Probes (function-call cases and probed asserts, see `probes`): the harness calls the
+  function and reports the return value as plain data (`codec.encode`, exact builtin types
+  only); the verifier compares it with an expected value this process never sees. Nothing a
+  program does here can make a wrong answer pass.
+- stdin/stdout programs run as `__main__`; the process exits with the script's own status,
+  which the supervisor reads from the kernel (a forged report cannot hide a crash).
+- In-process units (tests that need the interpreter) are hardened, not unforgeable: the
+  prompt's helpers are defined after the solution (a solution cannot redefine `poly`), every
+  value a solution function returns is type-checked at the call, comparisons and truth tests
+  in the tests and unittest's assert methods accept only plain data (or instances of the
+  tests' and prompt's own classes), the builtins and the modules the tests use are restored
+  after the solution loads and after every call into it, and an audit hook refuses what
+  reaches into the harness (frames, gc, tracing, ctypes, patching classes and functions that
+  existed before the solution, /proc/*/mem), threads and signal handlers (which could run
+  solution code between a restore and a comparison) are refused, and garbage collection is
+  off (no finalizer runs mid-test). Their verdicts say `in-process` in the Score.
+- Reports travel on a private pipe (fd 3) as frames prefixed with a per-run random nonce;
+  the supervisor requires a `ready` frame (else the sandbox failed: unscored), a `load` frame
+  and one frame per test; exiting early, printing "passed" or writing fake frames ends as
+  failed or unreported tests, and a test reported twice fails.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
+import gc
 import linecache
 import os
+import struct
 import sys
 import time
 import traceback
 import types
+import unittest
 from typing import Any
 
-from rewardsmith.verifiers.code.tests_formats import GUARD_NAME, guard_comparisons
+from rewardsmith.verifiers.code import codec
+from rewardsmith.verifiers.code.units import CHECK, FUNCTION, GUARD_NAME, METHOD, MODULE, TESTS_MODULE_NAME
+from rewardsmith.verifiers.code.units import guard_comparisons as _guard_comparisons
 
 RESULT_FD = 3
+SOLUTION_MODULE = "solution"
 _PRISTINE_BUILTINS = dict(builtins.__dict__)
-_write, _perf = os.write, time.perf_counter
+_write, _perf, _encode = os.write, time.perf_counter, codec.encode
+_pack_len = struct.Struct("!I").pack
+_type, _id = type, id
+_dict_clear, _dict_update = dict.clear, dict.update
+NotPlainData, ValueTooLarge = codec.NotPlainData, codec.ValueTooLarge
 
 
-class NotPlainData(TypeError):
-    """A solution function returned an object that is not plain data (AlwaysEqual guard)."""
-
-
-# Everything the checks below use is bound here, at import time, by identity: a solution may
-# patch `builtins.type`, or define a metaclass whose `__eq__` says every class is `int`.
-_type, _id, _repr_int, _repr_float, _hex = type, id, int.__repr__, float.__repr__, bytes.hex
-_dict_items = dict.items
-_bool, _int, _float, _complex, _str, _bytes = bool, int, float, complex, str, bytes
-_SCALAR_IDS = frozenset(map(id, (int, float, complex, str, bytes, bool, type(None))))
-_TAGS = {id(list): "l", id(tuple): "t", id(set): "S", id(frozenset): "S"}
-_DICT_ID = id(dict)
-
-
-def _not_plain(t: Any) -> NotPlainData:
-    return NotPlainData(
-        f"returned a {t.__module__}.{t.__qualname__}, not plain data (int, float, str, list, dict, ...)"
-    )
-
-
-def check_plain(value: Any, depth: int = 0) -> None:
-    """Raise NotPlainData unless `value` is built only from exact builtin types.
-
-    Exact types, not isinstance: a subclass of int or str can override `__eq__`.
-    """
-    tid = _id(_type(value))
-    if tid in _SCALAR_IDS:
-        return
-    if depth > 100:
-        raise NotPlainData("value nested more than 100 levels deep")
-    if tid in _TAGS:
-        for v in value:
-            check_plain(v, depth + 1)
-        return
-    if tid == _DICT_ID:
-        for k, v in _dict_items(value):
-            check_plain(k, depth + 1)
-            check_plain(v, depth + 1)
-        return
-    raise _not_plain(_type(value))
-
-
-def encode(value: Any, depth: int = 0) -> Any:
-    """Tagged JSON for plain data, decoded by `tests_formats.decode` on the trusted side."""
-    t = _type(value)
-    if depth > 100:
-        raise NotPlainData("value nested more than 100 levels deep")
-    if t is _bool:
-        return ["b", value is True]
-    if t is _int:
-        return ["i", _repr_int(value)]
-    if t is _float:
-        return ["f", _repr_float(value)]
-    if t is _complex:
-        return ["c", [_repr_float(value.real), _repr_float(value.imag)]]
-    if t is _str:
-        return ["s", value]
-    if t is _bytes:
-        return ["y", _hex(value)]
-    if value is None:
-        return ["n"]
-    tag = _TAGS.get(_id(t))
-    if tag is not None:
-        return [tag, [encode(v, depth + 1) for v in value]]
-    if _id(t) == _DICT_ID:
-        return ["d", [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in _dict_items(value)]]
-    raise _not_plain(t)
-
-
-def _reporter(nonce: str):
-    prefix = nonce + " "
-    dumps = json.dumps
-
+def _reporter(nonce: bytes) -> Any:
     def report(kind: str, index: int, payload: dict[str, Any]) -> None:
-        line = (prefix + kind + " " + str(index) + " " + dumps(payload) + "\n").encode()
-        view = memoryview(line)
+        try:
+            body = _encode((kind, index, payload))
+        except (NotPlainData, ValueTooLarge) as exc:
+            body = _encode((kind, index, {"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
+        view = memoryview(nonce + _pack_len(len(body)) + body)
         while view:
             try:
                 n = _write(RESULT_FD, view)
@@ -130,42 +74,29 @@ def _reporter(nonce: str):
 
 
 def _error_text(exc: BaseException, limit: int = 2000) -> str:
-    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    try:
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    except BaseException:
+        text = f"{type(exc).__name__} (unprintable)"
     return text[-limit:]
-
-
-def _plain_guard(violations: list[str]) -> Any:
-    """The check every comparison operand of a guarded test goes through."""
-
-    def plain(value: Any) -> Any:
-        try:
-            check_plain(value)
-        except NotPlainData as exc:
-            violations.append(str(exc).replace("returned", "compared", 1))
-            raise
-        return value
-
-    return plain
 
 
 def _flush() -> None:
     for stream in (sys.__stdout__, sys.__stderr__):
         try:
-            stream.flush()
-        except Exception:
+            stream.flush()  # type: ignore[union-attr]
+        except BaseException:
             pass
 
 
 def run(spec: dict[str, Any]) -> None:
-    """Entry point in the sandboxed child; never returns (exits with os._exit)."""
+    """Entry point in the sandboxed run; never returns (exits with os._exit)."""
     report = _reporter(spec["nonce"])
-    mode = spec["mode"]
     report("ready", 0, {})
+    if spec["mode"] == "io":
+        _run_script(spec)
     try:
-        if mode == "io":
-            _run_script(spec, report)
-        else:
-            _run_tests(spec, report)
+        _run_steps(spec, report)
     except BaseException as exc:  # the harness itself failed: report what we can
         try:
             report("harness_error", 0, {"error": _error_text(exc)})
@@ -173,9 +104,6 @@ def run(spec: dict[str, Any]) -> None:
             pass
     _flush()
     os._exit(0)
-
-
-_dict_clear, _dict_update = dict.clear, dict.update
 
 
 def _restore_builtins() -> None:
@@ -186,21 +114,12 @@ def _restore_builtins() -> None:
     _dict_update(current, _PRISTINE_BUILTINS)
 
 
-def _where(exc: BaseException, filename: str) -> str:
-    """' at line N: <source>' of the deepest frame in `filename` (which assert failed)."""
-    found = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == filename:
-            found = f" at line {frame.lineno}: {(frame.line or '').strip()[:200]}"
-    return found
-
-
 def _remember_source(filename: str, source: str) -> None:
     """So that tracebacks in stderr_tail show the offending lines."""
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
 
 
-def _load(spec: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str, int]:
+def _load(code: str, name: str) -> tuple[dict[str, Any] | None, str, int]:
     """Run the solution's top level: (namespace or None, error text, exit code)."""
     # A real module in sys.modules: dataclasses, typing and pickle look classes up through it.
     module = types.ModuleType(name)
@@ -208,100 +127,573 @@ def _load(spec: dict[str, Any], name: str) -> tuple[dict[str, Any] | None, str, 
     sys.modules[name] = module
     ns: dict[str, Any] = module.__dict__
     ns["__builtins__"] = builtins
-    _remember_source("solution.py", spec["code"])
+    _remember_source("solution.py", code)
     try:
-        code = compile(spec["code"], "solution.py", "exec")
-        exec(code, ns)
+        exec(compile(code, "solution.py", "exec"), ns)
     except SystemExit as exc:
         _restore_builtins()
         code_ = exc.code
         status = 0 if code_ is None else code_ if type(code_) is int else 1
-        return None, f"the solution called exit({code_!r})", status
+        return None, f"the solution called exit({codec.safe_repr(code_, 100)})", status
     except BaseException as exc:
         _restore_builtins()
-        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)  # from solution.py on
+        with _trusted():
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)  # from solution.py on
         return None, _error_text(exc), 1
     _restore_builtins()
     return ns, "", 0
 
 
-def _run_script(spec: dict[str, Any], report: Any) -> None:
-    """A stdin/stdout program: run it as __main__; exit(0) is a normal end for a script."""
-    t0 = _perf()
-    ns, error, exit_code = _load(spec, "__main__")
-    if exit_code == 0:
-        error = ""
+def _run_script(spec: dict[str, Any]) -> None:
+    """A stdin/stdout program: run it as __main__ and exit with its own status."""
+    _, error, status = _load(spec["code"], "__main__")
     _flush()
-    report("end", 0, {"exit": exit_code, "error": error, "time": _perf() - t0})
+    os._exit(status & 0xFF if status >= 0 else 1)
 
 
-def _run_tests(spec: dict[str, Any], report: Any) -> None:
-    # Compile the tests before any solution code runs, so it cannot tamper with `ast`/`compile`.
-    compiled: list[Any] = []
-    for i, source in enumerate(spec.get("tests") or []):
-        _remember_source(f"test_{i}.py", source)
-        tree = guard_comparisons(source) if spec.get("guard", True) else source
-        compiled.append(compile(tree, f"test_{i}.py", "exec"))
-    ns, error, _ = _load(spec, "__main__" if spec.get("main_name") else "solution")
+def _function(ns: dict[str, Any], name: str) -> tuple[Any, str]:
+    fn = ns.get(name)
+    if callable(fn):
+        return fn, ""
+    holder = ns.get("Solution")
+    if isinstance(holder, type) and hasattr(holder, name):
+        try:  # LeetCode / APPS style: the entry point is a method of `class Solution`
+            return getattr(holder(), name), ""
+        except BaseException as exc:
+            return None, "Solution() failed: " + _error_text(exc)
+    return None, f"the solution defines no function {name!r}"
+
+
+def _run_steps(spec: dict[str, Any], report: Any) -> None:
+    hardening = _Hardening(spec) if spec.get("hardened") else None
+    ns, error, _ = _load(spec["code"], SOLUTION_MODULE)
+    if hardening is not None:
+        hardening.restore()
     if ns is None:
         report("load", 0, {"ok": False, "error": error})
         return
     report("load", 0, {"ok": True})
-    entry = spec.get("entry_point")
-    violations: list[str] = []
-    fn = ns.get(entry) if entry else None
-    if spec["mode"] == "call":
-        missing = f"the solution defines no function {entry!r}"
-        holder = ns.get("Solution")
-        if fn is None and entry and isinstance(holder, type) and hasattr(holder, entry):
-            try:  # LeetCode / APPS style: the entry point is a method of `class Solution`
-                fn = getattr(holder(), entry)
-            except BaseException as exc:
-                missing = "Solution() failed: " + _error_text(exc)
-            _restore_builtins()
-        for i, (args, kwargs) in enumerate(spec["cases"]):
-            t0 = _perf()
-            try:
-                if not callable(fn):
-                    raise NameError(missing)
-                value = fn(*args, **kwargs)
-                elapsed = _perf() - t0
+    k = 0
+    tests: _InProcess | None = None
+    for step in spec["steps"]:
+        if step[0] == "probes":
+            for name, args, kwargs in step[1]:
+                t0 = _perf()
+                try:
+                    fn, missing = _function(ns, name)
+                    if fn is None:
+                        raise NameError(missing)
+                    value = fn(*args, **kwargs)
+                    payload = {"ok": True, "value": value, "time": _perf() - t0}
+                except BaseException as exc:
+                    payload = {"ok": False, "error": _error_text(exc), "time": _perf() - t0}
                 _restore_builtins()
-                payload = {"ok": True, "value": encode(value), "time": elapsed}
-            except BaseException as exc:
-                _restore_builtins()
-                payload = {"ok": False, "error": _error_text(exc), "time": _perf() - t0}
-            report("test", i, payload)
-        report("end", 0, {})
-        return
-    # assert-style tests: each runs in a copy of the solution namespace with pristine builtins
-    test_ns_base = dict(ns)
-    test_ns_base["__builtins__"] = dict(_PRISTINE_BUILTINS)
-    test_ns_base["__name__"] = "__main__"
-    test_ns_base[GUARD_NAME] = _plain_guard(violations)
-    for i, (source, code) in enumerate(zip(spec["tests"], compiled, strict=True)):
-        before = len(violations)
-        t0 = _perf()
-        test_ns = dict(test_ns_base)
-        try:
-            exec(code, test_ns)
-            if entry:
-                check = test_ns.get("check")
-                if callable(check) and "def check" in source:
-                    candidate = test_ns.get(entry)
-                    if candidate is None:
-                        raise NameError(f"the solution defines no function {entry!r}")
-                    check(candidate)
-            _restore_builtins()  # before `len` & co. below: the solution may have patched them mid-test
-            payload: dict[str, Any] = {"ok": len(violations) == before, "time": _perf() - t0}
-            if len(violations) != before:
-                payload["error"] = "NotPlainData: " + violations[before]
-        except BaseException as exc:
-            _restore_builtins()
-            if len(violations) != before:
-                payload = {"ok": False, "error": "NotPlainData: " + violations[before], "time": _perf() - t0}
-            else:
-                payload = {"ok": False, "error": _error_text(exc) + _where(exc, f"test_{i}.py"), "time": _perf() - t0}
-        _restore_builtins()
-        report("test", i, payload)
+                if hardening is not None:
+                    hardening.restore()
+                report("value", k, payload)
+                k += 1
+        else:
+            if tests is None:
+                assert hardening is not None
+                tests = _InProcess(spec, ns, hardening)
+            tests.run_unit(step, report)
     report("end", 0, {})
+
+
+# -- hardening of in-process tests ---------------------------------------------------------------
+
+_FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_code", "gi_code", "cr_code", "ag_code"})
+_BLOCKED_EVENTS = frozenset(
+    {
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "sys._current_frames",
+        "sys.settrace",
+        "sys.setprofile",
+        "sys.addaudithook",
+        "sys._getframe",
+        "code.__new__",
+        "function.__new__",
+        "sys.monitoring.register_callback",
+        "sys._getframemodulename",
+    }
+)
+_COMMON_MODULES = (
+    "math cmath operator functools itertools collections collections.abc re string random copy json typing decimal "
+    "fractions statistics heapq bisect unittest unittest.case unittest.util difflib"
+).split()
+_BEHAVIOUR = frozenset(
+    "__eq__ __ne__ __lt__ __le__ __gt__ __ge__ __hash__ __bool__ __len__ __contains__ __iter__ __getattr__ "
+    "__getattribute__ __class__ __instancecheck__ __subclasscheck__ __add__ __radd__ __sub__ __rsub__ __mul__ "
+    "__rmul__ __truediv__ __rtruediv__ __floordiv__ __mod__ __pow__ __abs__ __neg__ __pos__ __float__ __int__ "
+    "__index__ __round__ __str__ __repr__ __format__ __getitem__ __del__ __set_name__ __init_subclass__".split()
+)
+_ITERATORS = frozenset(
+    id(t)
+    for t in (
+        types.GeneratorType,
+        type(iter([])),
+        type(iter(())),
+        type(iter("")),
+        type(iter(range(0))),
+        type(iter({})),
+        type(iter(set())),
+        map,
+        filter,
+        zip,
+        enumerate,
+        reversed,
+        range,
+    )
+)
+_trust_depth = [0]
+
+
+class _trusted:
+    """Within: the harness's own code may use what the audit hook refuses to the solution."""
+
+    def __enter__(self) -> None:
+        _trust_depth[0] += 1
+
+    def __exit__(self, *exc: object) -> None:
+        _trust_depth[0] -= 1
+
+
+class _Hardening:
+    """Everything that makes in-process tests hard to forge (see the module docstring)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.trusted_types: set[int] = set()
+        for name in _COMMON_MODULES + _imported_modules(spec):
+            try:
+                __import__(name)
+            except BaseException:
+                pass
+        # Nothing of ours, and no raw memory access, stays importable for the solution.
+        for name in list(sys.modules):
+            if name.split(".")[0] in ("rewardsmith", "ctypes", "_ctypes", "pyseccomp"):
+                del sys.modules[name]
+        _refuse_threads_and_signals()
+        self.modules = {n: m for n, m in sys.modules.items() if n in _COMMON_MODULES or n == "builtins"}
+        for n in _imported_modules(spec):
+            if n in sys.modules:
+                self.modules[n] = sys.modules[n]
+        self.saved = {n: dict(m.__dict__) for n, m in self.modules.items() if hasattr(m, "__dict__")}
+        # objects the modules hold (random's Random instance): their attributes too
+        self.objects: list[tuple[Any, dict[str, Any]]] = []
+        for saved in self.saved.values():
+            for v in saved.values():
+                d = getattr(v, "__dict__", None)
+                if type(d) is dict and not isinstance(v, (type, types.ModuleType, types.FunctionType)):
+                    self.objects.append((v, dict(d)))
+        self.protected: set[int] = set()
+        for m in list(sys.modules.values()):
+            for v in list(getattr(m, "__dict__", {}).values()):
+                if isinstance(v, (type, types.FunctionType)):
+                    self.protected.add(_id(v))
+        gc.disable()
+        sys.addaudithook(self._audit)
+
+    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if _trust_depth[0]:
+            return
+        if event in _BLOCKED_EVENTS:
+            raise ValueError(f"{event} is not allowed in the sandbox")
+        if event.startswith("ctypes."):
+            raise ImportError(f"{event} is not allowed in the sandbox")
+        if event == "object.__getattr__" and args[1] in _FRAME_ATTRS:
+            raise AttributeError(f"{args[1]} is not allowed in the sandbox")
+        if event == "object.__getattr__" and args[1] == "__code__" and _id(args[0]) in self.protected:
+            raise AttributeError("__code__ of the tests and the standard library is not readable in the sandbox")
+        if event in ("object.__setattr__", "object.__delattr__") and _id(args[0]) in self.protected:
+            raise AttributeError(f"{args[0]!r} cannot be changed in the sandbox")
+        if event == "open" and isinstance(args[0], str) and args[0].startswith("/proc/") and "/mem" in args[0]:
+            raise PermissionError("process memory is not readable in the sandbox")
+
+    def restore(self) -> None:
+        """Put back the builtins and the modules tests use, as they were before the solution."""
+        for name, module in self.modules.items():
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+            saved = self.saved.get(name)
+            if saved is not None:
+                d = module.__dict__
+                _dict_clear(d)
+                _dict_update(d, saved)
+        for obj, saved in self.objects:
+            d = obj.__dict__
+            _dict_clear(d)
+            _dict_update(d, saved)
+        _restore_builtins()
+
+    def protect(self, ns: dict[str, Any]) -> None:
+        """Classes and functions the tests or the prompt define: trusted, and unchangeable."""
+        for v in list(ns.values()):
+            if isinstance(v, type):
+                self.trusted_types.add(_id(v))
+                self.protected.add(_id(v))
+            elif isinstance(v, types.FunctionType):
+                self.protected.add(_id(v))
+
+    # -- plain-data checks --------------------------------------------------------------------
+    def check(self, value: Any, what: str, depth: int = 0) -> Any:
+        t = _type(value)
+        if _id(t) in self.trusted_types:
+            return value
+        if depth > 100:
+            raise NotPlainData(f"{what} is nested more than 100 levels deep")
+        if t in (int, float, complex, str, bytes, bool, type(None)):
+            return value
+        if t in (list, tuple, set, frozenset):
+            for v in value:
+                self.check(v, what, depth + 1)
+            return value
+        if t is dict:
+            for k, v in dict.items(value):
+                self.check(k, what, depth + 1)
+                self.check(v, what, depth + 1)
+            return value
+        raise NotPlainData(f"{what} a {codec.describe_type(t)}, not plain data (int, float, str, list, dict, ...)")
+
+    def returned(self, value: Any, name: str) -> Any:
+        """A solution function's return value, checked at the call."""
+        t = _type(value)
+        if t is types.BuiltinFunctionType:
+            return value
+        if _id(t) in _ITERATORS:  # its body is solution code: restore and check after each step
+            return self._iterate(value, name)
+        if t is types.FunctionType or t is types.MethodType:
+            return self.wrap(value, getattr(value, "__name__", name))
+        try:
+            return self.check(value, f"{name}() returned")
+        except NotPlainData:
+            if self._plain_record(t):
+                return value
+            raise
+
+    @staticmethod
+    def _plain_record(t: type) -> bool:
+        """An instance of a solution class that only holds attributes (no behaviour of its own)."""
+        if type(t) is not type:
+            return False
+        mro = t.__mro__
+        if mro[-1] is not object or any(c.__module__ in ("builtins",) for c in mro[:-1]):
+            return False
+        return all(not (_BEHAVIOUR & set(c.__dict__)) - _generated(c) for c in mro[:-1])
+
+    def _iterate(self, iterator: Any, name: str) -> Any:
+        it = iter(iterator)
+        while True:
+            try:
+                value = next(it)
+            except StopIteration:
+                self.restore()
+                return
+            finally:
+                self.restore()
+            yield self.returned(value, name)
+
+    def wrap(self, fn: Any, name: str, *, check: bool = True) -> Any:
+        """`fn` as the tests see it: after every call the modules are restored (solution code
+        may have patched them) and, with `check`, the returned value is checked."""
+        checked = self
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                value = fn(*args, **kwargs)
+            finally:
+                checked.restore()
+            return checked.returned(value, name) if check else value
+
+        call.__name__ = name
+        call.__wrapped_solution__ = True  # type: ignore[attr-defined]
+        return call
+
+    def wrap_class(self, cls: type) -> None:
+        """Every method of a solution class (`Solution().twoSum`): the same treatment as its
+        functions, so no solution code runs from a test without a restore after it."""
+        generated = _generated(cls)  # dataclasses' own code: recognised by `_plain_record`
+        for attr, value in list(cls.__dict__.items()):
+            if attr in generated:
+                continue
+            check = not attr.startswith("__")
+            new: Any = None
+            if _type(value) is types.FunctionType:
+                new = self.wrap(value, attr, check=check)
+            elif isinstance(value, (staticmethod, classmethod)):
+                new = type(value)(self.wrap(value.__func__, attr, check=check))
+            elif isinstance(value, property):
+                fget = self.wrap(value.fget, attr) if value.fget else None
+                fset = self.wrap(value.fset, attr, check=False) if value.fset else None
+                new = property(fget, fset, value.fdel, value.__doc__)
+            if new is not None:
+                try:
+                    setattr(cls, attr, new)
+                except (AttributeError, TypeError):
+                    pass
+
+    def guard(self, violations: list[str]) -> Any:
+        def plain(value: Any) -> Any:
+            try:
+                self.check(value, "compared")
+            except NotPlainData as exc:
+                violations.append(str(exc))
+                raise
+            return value
+
+        return plain
+
+
+import dataclasses as _dataclasses  # noqa: E402
+
+_DATACLASSES_FILE = _dataclasses.__file__
+
+
+def _generated(cls: type) -> set[str]:
+    """Dunders `dataclasses` wrote for a dataclass (compared field by field: plain data decides)."""
+    if "__dataclass_fields__" not in cls.__dict__:
+        return set()
+    out = set()
+    for name in ("__eq__", "__repr__", "__hash__", "__lt__", "__le__", "__gt__", "__ge__"):
+        fn = cls.__dict__.get(name)
+        code = getattr(fn, "__code__", None)
+        if fn is None or (code is not None and code.co_filename in ("<string>", _DATACLASSES_FILE)):
+            out.add(name)
+    return out
+
+
+def _imported_modules(spec: dict[str, Any]) -> list[str]:
+    import ast
+
+    names = []
+    for source in [*(spec.get("sources") or {}).values(), spec.get("helpers") or ""]:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+    return names
+
+
+def _refuse_threads_and_signals() -> None:
+    import _thread
+    import signal
+    import threading
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("threads and signal handlers are not allowed in in-process tests")
+
+    for module, attrs in (
+        (_thread, ("start_new_thread", "start_new")),
+        (threading, ("_start_new_thread",)),
+        (signal, ("signal", "sigaction", "setitimer", "alarm")),
+    ):
+        for attr in attrs:
+            if hasattr(module, attr):
+                setattr(module, attr, refuse)
+    import _signal
+
+    for attr in ("signal", "setitimer", "alarm"):
+        if hasattr(_signal, attr):
+            setattr(_signal, attr, refuse)
+
+
+class _UnitResult(unittest.TestResult):
+    """Records each unittest outcome as it happens (so a timeout keeps earlier verdicts)."""
+
+    def __init__(self, on_done: Any) -> None:
+        super().__init__()
+        self.on_done = on_done
+        self.outcome: dict[str, Any] = {}
+
+    def startTest(self, test: Any) -> None:
+        super().startTest(test)
+        self.outcome = {"ok": True, "t0": _perf()}
+
+    def _fail(self, err: Any) -> None:
+        if self.outcome.get("ok"):
+            self.outcome.update(ok=False, error=_error_text(err[1]))
+
+    def addFailure(self, test: Any, err: Any) -> None:
+        self._fail(err)
+
+    def addError(self, test: Any, err: Any) -> None:
+        self._fail(err)
+
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
+        if err is not None:
+            self._fail(err)
+
+    def addSkip(self, test: Any, reason: str) -> None:
+        self.outcome.update(ok=False, skipped=True, error=f"skipped: {reason}"[:300])
+
+    def addExpectedFailure(self, test: Any, err: Any) -> None:
+        self.outcome.update(ok=False, error="expected failure: does not count as passed")
+
+    def addUnexpectedSuccess(self, test: Any) -> None:
+        self.outcome.update(ok=False, error="unexpected success")
+
+    def stopTest(self, test: Any) -> None:
+        super().stopTest(test)
+        self.on_done(test._testMethodName, self.outcome)
+
+
+_ASSERT_METHODS = (
+    "assertEqual assertNotEqual assertTrue assertFalse assertIn assertNotIn assertAlmostEqual "
+    "assertNotAlmostEqual assertGreater assertGreaterEqual assertLess assertLessEqual assertListEqual "
+    "assertTupleEqual assertDictEqual assertSetEqual assertSequenceEqual assertCountEqual assertMultiLineEqual"
+).split()
+
+
+class _InProcess:
+    """Runs the in-process units of one program (see `_Hardening`)."""
+
+    def __init__(self, spec: dict[str, Any], solution: dict[str, Any], hardening: _Hardening) -> None:
+        self.h = hardening
+        self.guard = bool(spec.get("guard", True))
+        self.sources: dict[int, str] = spec.get("sources") or {}
+        self.violations: list[str] = []
+        # The tests see the solution's names, but never one that shadows a builtin they use.
+        base = {k: v for k, v in solution.items() if k not in _PRISTINE_BUILTINS or k.startswith("__")}
+        if self.guard:
+            for name, value in list(base.items()):
+                if getattr(value, "__module__", None) != SOLUTION_MODULE:
+                    continue
+                if _type(value) is types.FunctionType:
+                    base[name] = hardening.wrap(value, name)
+                elif _type(value) is type:
+                    hardening.wrap_class(value)
+        base["__builtins__"] = dict(_PRISTINE_BUILTINS)
+        base["__name__"] = TESTS_MODULE_NAME
+        base[GUARD_NAME] = hardening.guard(self.violations) if self.guard else (lambda v: v)
+        helpers = spec.get("helpers") or ""
+        if helpers:  # the prompt's own functions, after the solution: they cannot be redefined
+            before = dict(base)
+            exec(compile(helpers, "prompt.py", "exec"), base)
+            hardening.protect({k: v for k, v in base.items() if k not in before or before[k] is not v})
+        self.base = base
+        self.modules: dict[int, tuple[dict[str, Any] | None, str]] = {}
+        self.classes_done: set[tuple[int, str]] = set()
+        self.class_units: dict[tuple[int, str], dict[str, int]] = {}
+        for step in spec["steps"]:
+            if step[0] == "unit" and step[3] == METHOD:
+                cls_name, method = step[4].split(".", 1)
+                self.class_units.setdefault((step[2], cls_name), {})[method] = step[1]
+        if self.guard:
+            self._guard_unittest()
+        hardening.restore()
+
+    def _guard_unittest(self) -> None:
+        case = unittest.TestCase
+        h = self.h
+        for name in _ASSERT_METHODS:
+            original = getattr(case, name)
+
+            def guarded(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+                for v in args[:2]:
+                    h.check(v, "compared")
+                return __original(self, *args, **kwargs)
+
+            with _trusted():
+                setattr(case, name, guarded)
+        h.saved["unittest.case"] = dict(sys.modules["unittest.case"].__dict__)
+
+    def _module(self, index: int) -> tuple[dict[str, Any] | None, str]:
+        """Execute a test source's top level once (its module unit, or setup for the others)."""
+        if index not in self.modules:
+            source = self.sources[index]
+            filename = f"test_{index}.py"
+            _remember_source(filename, source)
+            tree = _guard_comparisons(source) if self.guard else source
+            ns = dict(self.base)
+            try:
+                code = compile(tree, filename, "exec")
+                exec(code, ns)
+                self.h.protect({k: v for k, v in ns.items() if k not in self.base or ns[k] is not self.base[k]})
+                self.modules[index] = (ns, "")
+            except BaseException as exc:
+                self.modules[index] = (None, self._failure(exc, filename))
+            self.h.restore()
+        return self.modules[index]
+
+    def _failure(self, exc: BaseException, filename: str) -> str:
+        if self.violations:
+            return "NotPlainData: " + self.violations[-1]
+        where = ""
+        with _trusted():
+            try:
+                for frame in traceback.extract_tb(exc.__traceback__):
+                    if frame.filename == filename:
+                        where = f" at line {frame.lineno}: {(frame.line or '').strip()[:200]}"
+            except BaseException:
+                pass
+        return _error_text(exc) + where
+
+    def run_unit(self, step: Any, report: Any) -> None:
+        _, index, source, kind, target, argument = step
+        t0 = _perf()
+        self.violations.clear()
+        if kind == MODULE:
+            ns, error = self._module(source)
+            report("test", index, {"ok": ns is not None and not self.violations, "error": error, "time": _perf() - t0})
+            return
+        ns, error = self._module(source)
+        if ns is None:
+            report("test", index, {"ok": False, "error": f"the test module failed: {error}", "time": _perf() - t0})
+            return
+        if kind == METHOD:
+            self._run_method(ns, source, target, report)
+            return
+        payload: dict[str, Any]
+        try:
+            fn = ns[target]
+            if kind == CHECK:
+                candidate = self.base.get(argument) if argument else None
+                if candidate is None:
+                    raise NameError(f"the solution defines no function {argument!r}")
+                fn(candidate)
+            elif kind == FUNCTION:
+                fn()
+            self.h.restore()
+            payload = {"ok": not self.violations, "time": _perf() - t0}
+            if self.violations:
+                payload["error"] = "NotPlainData: " + self.violations[0]
+        except BaseException as exc:
+            self.h.restore()
+            payload = {"ok": False, "error": self._failure(exc, f"test_{source}.py"), "time": _perf() - t0}
+        report("test", index, payload)
+
+    def _run_method(self, ns: dict[str, Any], source: int, target: str, report: Any) -> None:
+        """All of a TestCase class's units run together when its first one comes up (so that
+        setUpClass runs once); each reports as soon as it finishes."""
+        cls_name = target.split(".", 1)[0]
+        key = (source, cls_name)
+        if key in self.classes_done:
+            return
+        self.classes_done.add(key)
+        wanted = self.class_units.get(key, {})
+        cls = ns.get(cls_name)
+
+        def done(name: str, outcome: dict[str, Any]) -> None:
+            self.h.restore()
+            i = wanted.get(name)
+            if i is None:
+                return
+            t = _perf() - outcome.pop("t0", _perf())
+            if outcome.get("ok") and self.violations:
+                outcome.update(ok=False, error="NotPlainData: " + self.violations[0])
+            self.violations.clear()
+            report("test", i, dict(outcome, time=t))
+
+        if not isinstance(cls, type) or not issubclass(cls, unittest.TestCase):
+            for i in wanted.values():
+                report("test", i, {"ok": False, "error": f"{cls_name} is not a unittest.TestCase here"})
+            return
+        suite = unittest.TestSuite([cls(m) for m in wanted])
+        suite.run(_UnitResult(done))
+        self.h.restore()

@@ -1,27 +1,36 @@
-"""The zygote: a warm, pre-imported supervisor that forks one sandboxed child per run.
+"""The supervisor of one sandbox slot, its template, and the setup of every run.
 
-Started by `executor.LocalExecutor` as a fresh interpreter with an empty environment (so
-its memory holds no secret of the verifier's process), it enters the namespaces once,
-imports what solutions commonly import, then serves jobs over its stdin/stdout pipes:
-for each run it forks a child (PID 1 of a new PID namespace where allowed), which sets
-up the sandbox and runs `harness.run`; the zygote enforces the wall-clock limit, drains
-and caps the output, reads the nonce-tagged verdict lines, kills and reaps everything the
-run left, wipes its files, and replies with raw observations. Expected values never come
-here: the verifier's process compares them (`tests_formats`).
+Three kinds of processes per slot, so that no run ever starts from memory that held another
+run's data (a copycat program must not find its neighbour's code or output in its heap):
 
-If the verifier's process dies (even by SIGKILL), the zygote sees the hang-up on its
-request pipe, kills the current run and exits; the run's processes also carry
+- the **supervisor** (`Supervisor`, started by `executor.LocalExecutor` as a fresh
+  interpreter with an empty environment and no stdout/stderr of the caller): talks to the
+  verifier over pipes, enters the slot's namespaces, owns the slot's cgroup, enforces each
+  run's wall-clock limit, drains its output, decodes its reports within limits, and reaps
+  everything it left. It holds run data, and is never forked for a run.
+- the **template** (`Template`, forked by the supervisor before its first job): imports what
+  programs commonly use, builds the allow-list root and pivots into it, then only ever receives
+  "spawn" requests carrying four pipe descriptors, never any job data. For each it clones a
+  run with CLONE_PARENT (so the supervisor is the run's parent and reads its real exit status)
+  and, where allowed, new PID, IPC and mount namespaces.
+- the **run** (`run_child`): PID 1 of its own PID namespace, with its own IPC namespace (SysV
+  and POSIX IPC objects die with it) and mount namespace (fresh tmpfs /tmp and /dev/shm and its
+  own /proc, gone when it ends). It reads its job from a pipe, limits itself (rlimits, the
+  slot's uid or no capabilities, no_new_privs, seccomp) and runs `harness.run`.
+
+If the verifier dies (even by SIGKILL) the supervisor sees the hang-up on its request pipe,
+or the verifier's pidfd, kills the current run and exits; the template and runs carry
 PR_SET_PDEATHSIG, so nothing outlives the verifier.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import secrets
 import select
 import signal
+import socket
 import struct
 import sys
 import tempfile
@@ -29,11 +38,12 @@ import time
 import traceback
 from typing import Any
 
-from rewardsmith.verifiers.code import harness, sandbox
+from rewardsmith.verifiers.code import allowlist, codec, harness, sandbox
 
 PREIMPORT = (
-    "array bisect calendar collections copy dataclasses datetime decimal enum fractions functools hashlib "
-    "heapq io itertools json math operator random re statistics string sys textwrap typing unicodedata"
+    "array ast bisect calendar collections copy dataclasses datetime decimal enum fractions functools hashlib "
+    "heapq io itertools json math operator random re statistics string sys textwrap typing unicodedata "
+    "unittest unittest.mock difflib pprint traceback linecache"
 ).split()
 
 #: The whole environment of a run: nothing of the verifier's. Numerical libraries otherwise
@@ -41,7 +51,9 @@ PREIMPORT = (
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 _HDR = struct.Struct("!Q")
-MAX_RESULT_BYTES = 8 << 20
+_FRAME = struct.Struct("!I")
+MAX_RESULT_BYTES = codec.MAX_BYTES
+WORK_DIR = "/tmp/work"
 
 
 def send(fd: int, obj: Any) -> None:
@@ -63,6 +75,7 @@ def recv_exact(fd: int, n: int) -> bytes | None:
 
 
 def recv(fd: int) -> Any:
+    """A message from the trusted side (verifier -> supervisor, supervisor -> run)."""
     head = recv_exact(fd, _HDR.size)
     if head is None:
         return None
@@ -70,142 +83,323 @@ def recv(fd: int) -> Any:
     return None if body is None else pickle.loads(body)
 
 
-class Zygote:
-    def __init__(self, isolation: str, ctrl_in: int, ctrl_out: int) -> None:
+# -- the run ----------------------------------------------------------------------------------
+
+
+class RunContext:
+    """What a run inherits from the template (by memory, not by message)."""
+
+    def __init__(self) -> None:
+        self.namespaces = False
+        self.uid: int | None = None  # drop to this uid (root); None: keep the uid
+        self.userns = False  # inside our own user namespace: drop capabilities instead
+        self.seccomp: bytes | None = None
+        self.nproc_base = 0
+        self.kept_under_tmp: list[str] = []  # allowed paths under /tmp (a CI checkout's venv)
+
+
+def run_child(ctx: RunContext, fds: list[int]) -> None:
+    """In a freshly cloned run: set up the sandbox, then run the harness. Never returns."""
+    try:
+        out_w, err_w, res_w, job_r = fds
+        os.setsid()
+        for src, dst in ((out_w, 1), (err_w, 2), (res_w, harness.RESULT_FD), (job_r, 4)):
+            os.dup2(src, dst)
+        keep = {0, 1, 2, harness.RESULT_FD, 4}
+        for fd in range(5, 1024):
+            if fd not in keep:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        job = recv(4)
+        os.close(4)
+        if job is None:
+            os._exit(120)  # the supervisor went away before sending the job
+        limits = sandbox.Limits(**job["limits"])
+        if ctx.namespaces:
+            _private_mounts(ctx, job.get("uid", ctx.uid))
+        else:
+            os.chdir(job["workdir"] or "/")
+        stdin = job.get("stdin")
+        if stdin is None:
+            fd0 = os.open("/dev/null", os.O_RDONLY)
+        else:
+            fd0 = os.memfd_create("stdin")
+            data = stdin.encode() if isinstance(stdin, str) else stdin
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd0, view) :]
+            os.lseek(fd0, 0, os.SEEK_SET)
+        os.dup2(fd0, 0)
+        if fd0 != 0:
+            os.close(fd0)
+        os.closerange(5, 1 << 16)
+        os.environ.clear()
+        os.environ.update(CHILD_ENV)
+        os.umask(0o077)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        sandbox.apply_limits(limits, nproc_base=ctx.nproc_base)
+        if ctx.uid is not None:
+            sandbox.drop_privileges(ctx.uid, ctx.uid)
+        elif ctx.userns:
+            sandbox.drop_capabilities()
+        sandbox.no_new_privileges()
+        sandbox.set_dumpable(True)  # the uid change cleared it; the program may read /proc/self
+        # After the uid change, which clears the parent-death signal. If the supervisor is
+        # already gone, our stdout pipe has no reader any more: stop here.
+        sandbox.die_with_parent()
+        poller = select.poll()
+        poller.register(1, select.POLLOUT)
+        if any(ev & select.POLLERR for _, ev in poller.poll(0)):
+            os._exit(122)
+        if ctx.seccomp is not None:
+            sandbox.load_seccomp(ctx.seccomp)
+        sys.argv = ["solution.py"]
+        harness.run(job)
+    except BaseException:
+        try:
+            os.write(2, traceback.format_exc().encode()[-4000:])
+        except BaseException:
+            pass
+    os._exit(121)
+
+
+def _private_mounts(ctx: RunContext, uid: int | None) -> None:
+    """This run's own /proc (its PID namespace only), /tmp and /dev/shm (fresh tmpfs)."""
+    flags = sandbox.MS_NOSUID | sandbox.MS_NODEV
+    try:
+        sandbox.mount("proc", "/proc", "proc", flags | sandbox.MS_NOEXEC, None)
+    except OSError:  # cannot mount a proc here: show none rather than the host's
+        sandbox.mount("tmpfs", "/proc", "tmpfs", flags | sandbox.MS_NOEXEC, "size=4k,mode=0555")
+    # Allowed paths under /tmp (a virtualenv in a CI checkout) are bound back into the fresh
+    # tmpfs, from descriptors opened in this mount namespace before it is covered.
+    kept = {p: os.open(p, os.O_PATH) for p in ctx.kept_under_tmp if os.path.exists(p)}
+    sandbox.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={sandbox.TMPFS_MB}m,mode=1777")
+    sandbox.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={sandbox.SHM_MB}m,mode=1777")
+    for path, fd in kept.items():
+        os.makedirs(path, exist_ok=True)
+        sandbox.mount(f"/proc/self/fd/{fd}", path, None, sandbox.MS_BIND | sandbox.MS_REC, None)
+        os.close(fd)
+    os.mkdir(WORK_DIR, 0o700)
+    if uid is not None:
+        os.chown(WORK_DIR, uid, uid)
+    os.chdir(WORK_DIR)
+
+
+# -- the template -------------------------------------------------------------------------------
+
+
+class Template:
+    """The process every run is cloned from (see the module docstring)."""
+
+    def __init__(self, ctx: RunContext, spec: allowlist.RootSpec | None, sock: socket.socket) -> None:
+        self.ctx, self.sock = ctx, sock
+        self.clone_flags = (sandbox.CLONE_NEWPID | sandbox.CLONE_NEWIPC | sandbox.CLONE_NEWNS) if spec else 0
+        self.spec = spec
+
+    def prepare(self) -> None:
+        sandbox.die_with_parent()
+        if self.spec is not None:
+            sandbox.build_root(self.spec.binds, self.spec.symlinks, self.spec.files, list(allowlist.DEVICES))
+            self.ctx.kept_under_tmp = [p for p in self.spec.binds if p.startswith("/tmp/")]
+            import importlib
+
+            sys.path_importer_cache.clear()
+            importlib.invalidate_caches()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                msg, fds, _, _ = socket.recv_fds(self.sock, 16, 8)
+            except OSError:
+                os._exit(0)
+            if not msg:
+                os._exit(0)
+            try:
+                pid = sandbox.clone_sibling(self.clone_flags)
+            except OSError as exc:
+                pid = -(exc.errno or 1)
+            if pid == 0:
+                self.sock.close()
+                run_child(self.ctx, fds)
+            for fd in fds:
+                os.close(fd)
+            self.sock.sendall(struct.pack("!q", pid))
+
+
+# -- the supervisor ---------------------------------------------------------------------------------
+
+
+class Supervisor:
+    def __init__(self, config: dict[str, Any], ctrl_in: int, ctrl_out: int) -> None:
         self.ctrl_in, self.ctrl_out = ctrl_in, ctrl_out
-        uid = os.getuid()
+        isolation = config.get("isolation", "auto")
+        slot = int(config.get("slot", 0))
+        ablate = set(config.get("ablate") or ())  # benchmarks only: price each layer
         self.report: dict[str, Any] = {"requested": isolation, "warnings": []}
-        ns_info: dict[str, Any] | None = None
-        why = "disabled by isolation='none'"
-        python_paths = [p for p in (*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix) if p]
+        r, warn = self.report, self.report["warnings"].append
+        uid = os.getuid()
+        if not sandbox.can_clone():
+            import platform
+
+            raise RuntimeError(f"the code sandbox supports Linux on x86_64 and aarch64, not {platform.machine()}")
+        ns_ok, why = False, "disabled by isolation='none'"
+        userns = uid != 0
         if isolation != "none":
             try:
-                ns_info = sandbox.enter_namespaces(python_paths)
+                self._enter_namespaces(userns)
+                ns_ok = True
             except OSError as exc:
                 why = f"namespaces unavailable ({exc.strerror or exc})"
                 if isolation == "namespaces":
                     raise RuntimeError(f"isolation='namespaces' but this machine refuses them: {why}") from exc
-        self.pidns = sandbox.probe_pid_namespaces() if ns_info is not None else None
-        self.shared_pidns = False
-        if ns_info is not None and self.pidns is None:
-            self.shared_pidns = self._become_pid1()
         self.subreaper = sandbox.become_subreaper()
-        self.drop = uid == 0 and sandbox.can_drop_privileges()
-        self.proc_view = "the host's /proc"
-        if self.drop and ns_info is None and sandbox.blocked_for_others(python_paths):
-            # No mount namespace to expose the interpreter through: as uid 65534 the program
-            # could not import a module the zygote did not pre-import, and would silently score 0.
-            self.drop = False
-            self.report["warnings"].append(
-                "RUNS AS ROOT: the interpreter lies under a root-only directory and there is no mount "
-                "namespace to expose it to uid 65534"
-            )
-        if ns_info is not None:
-            if self.drop:
-                try:
-                    covered = sandbox.expose_to_nobody([p for p in python_paths if p])
-                    if covered:
-                        self.report["hidden_dirs"] = f"{', '.join(covered)}: only the interpreter's files are visible"
-                except OSError as exc:
-                    self.report["warnings"].append(f"the interpreter may be unreadable for uid 65534 ({exc})")
-            self.proc_view = self._private_proc()
-        self.private_dirs: list[str] = ns_info["private_dirs"] if ns_info else []
-        if "/tmp" in self.private_dirs:
-            self.tmp, self.own_tmp = "/tmp", False
+        ctx = RunContext()
+        ctx.namespaces = ns_ok
+        ctx.userns = ns_ok and userns
+        self.ctx = ctx
+        slot_uid = sandbox.SLOT_UID_BASE + slot
+        if uid == 0 and (ctx.namespaces or not sandbox_blocked()):
+            ctx.uid = slot_uid
+            r["user"] = f"{slot_uid} (this slot's own uid, dropped from root)"
         else:
-            self.tmp, self.own_tmp = tempfile.mkdtemp(prefix="rewardsmith-sandbox-"), True
-            os.chmod(self.tmp, 0o711)
-        self.nproc_base = 0 if self.drop else _count_processes(os.getuid())  # as seen from inside
-        uid_text = (
-            f"{sandbox.NOBODY} (dropped from root)" if self.drop else f"{uid} (same as the verifier: not dropped)"
-        )
-        r = self.report
-        r["user"] = uid_text
+            r["user"] = f"{uid} (same as the verifier: not dropped)"
+            if uid == 0:
+                warn(
+                    "RUNS AS ROOT: the interpreter lies under a root-only directory and there is no mount "
+                    "namespace to expose it to another uid"
+                )
+        # Limits shared across runs: a cgroup per slot where allowed, else the slot's own uid.
+        self.cgroup, cg_why = sandbox.Cgroup.create(f"z{os.getpid()}") if "cgroup" not in ablate else (None, "ablated")
+        if self.cgroup is not None:
+            r["accounting"] = self.cgroup.description
+        elif ctx.uid is not None:
+            r["accounting"] = (
+                f"no cgroup ({cg_why}): processes counted per slot uid (RLIMIT_NPROC), memory per process "
+                "(RLIMIT_AS: tmpfs and memfd pages are not counted)"
+            )
+        else:
+            ctx.nproc_base = _count_processes(uid)
+            r["accounting"] = (
+                f"no cgroup ({cg_why}) and no uid of its own: RLIMIT_NPROC counts every process of uid {uid}"
+            )
+            warn("process and memory limits are per process only and shared with your user's processes")
+        ctx.seccomp, r["seccomp"] = sandbox.seccomp_program() if "seccomp" not in ablate else (None, "ablated")
+        if ctx.seccomp is None:
+            warn(f"seccomp {r['seccomp']}")
         r["session"] = "own session and process group, killed as a whole"
-        if ns_info is not None:
+        if ctx.namespaces:
             r["mode"] = "namespaces"
-            r["network"] = ns_info["network"]
-            r["ipc"] = ns_info["ipc"]
+            r["network"] = "isolated: own network namespace with no interfaces up (not even loopback)"
+            r["ipc"] = "isolated: own IPC namespace per run (SysV and POSIX IPC objects die with the run)"
+            r["pid"] = "own PID namespace per run: everything the run starts dies with it"
+            r["proc"] = "private: the run's own PID namespace only"
+            r["filesystem"] = (
+                "allow-list root, read-only: the interpreter, its standard library, system shared libraries, "
+                "declared packages and paths; private tmpfs /tmp and /dev/shm per run"
+            )
+            r["template"] = "every run is cloned from a template process that never held another run's data"
         else:
             r["mode"] = "none"
-            r["network"] = f"none: {why}; THE PROGRAM CAN REACH THE NETWORK"
-            r["warnings"].append(f"network is NOT isolated: {why}")
-        r["proc"] = self.proc_view
-        if self.pidns is not None:
-            r["pid"] = "own PID namespace per run: everything the run starts dies with it"
-        elif self.shared_pidns:
+            reason = why
+            r["network"] = f"none: {reason}; THE PROGRAM CAN REACH THE NETWORK"
+            r["ipc"] = "shared with the host"
             r["pid"] = (
-                "the supervisor's own PID namespace (no process outside it can be seen or signalled); "
-                "the supervisor, its init, kills and reaps every leftover process after each run"
+                "no PID namespace: own session, and the supervisor (a child subreaper) kills and reaps every "
+                "leftover process after the run"
             )
-        else:
-            r["pid"] = (
-                "no PID namespace: own session, and the supervisor (a child subreaper) kills and reaps "
-                "every leftover process after the run"
-                if self.subreaper
-                else "no PID namespace and no subreaper: double-forked processes may survive"
-            )
-            whom = "ANY process (it runs as root)" if uid == 0 and not self.drop else "other processes of its user"
-            r["warnings"].append(f"no PID namespace: the program can signal {whom}")
-        if self.private_dirs and self.drop:
-            r["filesystem"] = (
-                f"read-only for uid {sandbox.NOBODY} except the work dir and private tmpfs on "
-                f"{', '.join(self.private_dirs)}, all wiped after each run"
-            )
-        elif self.private_dirs:
-            r["filesystem"] = (
-                f"private tmpfs on {', '.join(self.private_dirs)} (wiped after each run); elsewhere the program "
-                "can write wherever the verifier's user can"
-            )
-            r["warnings"].append("filesystem outside the private temp dirs is writable by the program")
-        else:
-            r["filesystem"] = "not isolated: the program can write wherever its user can; only its work dir is removed"
-            r["warnings"].append("filesystem is NOT isolated")
+            r["proc"] = "the host's /proc"
+            r["filesystem"] = "not isolated: the program can read what its user can; only its work dir is removed"
+            r["template"] = "every run is cloned from a template process that never held another run's data"
+            warn(f"network is NOT isolated: {reason}")
+            warn("filesystem is NOT isolated")
+            whom = "ANY process (it runs as root)" if ctx.uid is None and uid == 0 else "other processes of its user"
+            warn(f"no PID namespace: the program can signal {whom}")
+            warn("no IPC namespace: SysV/POSIX IPC objects are shared with the host")
         r["environment"] = "empty except " + ", ".join(f"{k}=1" for k in CHILD_ENV)
-        r["stdin"] = "/dev/null (stdin/stdout cases: a file with the case input)"
+        r["stdin"] = "/dev/null (stdin/stdout cases: the case input)"
         for name in PREIMPORT:
             try:
                 __import__(name)
             except ImportError:
                 pass
+        spec = None
+        if ctx.namespaces:
+            names = {slot_uid: "sandbox"} if ctx.uid is not None else {}
+            spec = allowlist.root_spec(list(config.get("packages") or []), list(config.get("paths") or []), names)
+            if spec.missing_packages:
+                warn(f"declared packages not installed here: {', '.join(spec.missing_packages)}")
+            r["packages"] = sorted(config.get("packages") or [])
+        if ablate:
+            warn(f"layers switched off for a benchmark: {', '.join(sorted(ablate))}")
+        self.template_pid, self.spawn_sock = self._start_template(spec, "run_namespaces" in ablate)
 
-    def _become_pid1(self) -> bool:
-        """Where per-run PID namespaces are refused (user namespaces cannot switch back to the
-        parent's), put the whole zygote in one: it forks itself as PID 1 of a new namespace and
-        the original process only waits. The program then cannot see or signal anything outside
-        (the verifier, the trainer), and everything dies with the zygote."""
-        try:
-            sandbox.unshare(sandbox.CLONE_NEWPID)
-            pid = os.fork()
-        except OSError:
-            return False
-        if pid:
-            os.close(self.ctrl_in)
-            os.close(self.ctrl_out)
-            _, status = os.waitpid(pid, 0)
-            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
-        sandbox.die_with_parent()
-        return True
+    @staticmethod
+    def _enter_namespaces(userns: bool) -> None:
+        uid, gid = os.getuid(), os.getgid()
+        flags = sandbox.CLONE_NEWNET | sandbox.CLONE_NEWNS
+        if userns:
+            sandbox.unshare(flags | sandbox.CLONE_NEWUSER)
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+                with open(f"/proc/self/{name}", "w") as f:
+                    f.write(text)
+        else:
+            sandbox.unshare(flags)
+        sandbox.mount(None, "/", None, sandbox.MS_REC | sandbox.MS_PRIVATE, None)
 
-    def _private_proc(self) -> str:
-        """A /proc that shows the sandbox nothing of the verifier's processes (their command
-        lines and environments can hold secrets): a fresh one for the zygote's own PID
-        namespace, else hidepid=2 (a non-root program sees only its own processes)."""
-        flags = sandbox.MS_NOSUID | sandbox.MS_NODEV | sandbox.MS_NOEXEC
-        try:
-            if self.shared_pidns:
-                sandbox.mount("proc", "/proc", "proc", flags, None)
-                return "private: only the supervisor's PID namespace is visible"
-            sandbox.mount("proc", "/proc", "proc", flags, "hidepid=2")
-            return "hidepid=2: the program sees only its own processes in /proc"
-        except OSError as exc:
-            self.report["warnings"].append(f"/proc shows the host's processes ({exc.strerror})")
-            return "the host's /proc (could not remount)"
+    def _start_template(self, spec: allowlist.RootSpec | None, shared: bool) -> tuple[int, socket.socket]:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                mine.close()
+                os.close(ready_r)
+                os.close(self.ctrl_in)
+                os.close(self.ctrl_out)
+                template = Template(self.ctx, spec, theirs)
+                if shared:  # benchmark only: runs share the template's namespaces and /tmp
+                    template.clone_flags, self.ctx.namespaces = 0, False
+                template.prepare()
+                os.write(ready_w, b"ok")
+                os.close(ready_w)
+                template.serve()
+            except BaseException:
+                try:
+                    os.write(ready_w, traceback.format_exc().encode()[-2000:])
+                except BaseException:
+                    pass
+            os._exit(1)
+        theirs.close()
+        os.close(ready_w)
+        status = b""
+        while chunk := os.read(ready_r, 4096):
+            status += chunk
+        os.close(ready_r)
+        if status != b"ok":
+            raise RuntimeError(f"the sandbox template failed to start: {status.decode(errors='replace')}")
+        return pid, mine
+
+    def spawn(self, fds: list[int]) -> int:
+        socket.send_fds(self.spawn_sock, [b"s"], fds)
+        data = b""
+        while len(data) < 8:
+            chunk = self.spawn_sock.recv(8 - len(data))
+            if not chunk:
+                raise RuntimeError("the sandbox template died")
+            data += chunk
+        pid = struct.unpack("!q", data)[0]
+        if pid < 0:
+            raise OSError(-pid, f"cloning a run failed: {os.strerror(-pid)}")
+        return pid
 
     # -- one job ---------------------------------------------------------------------------
     def job(self, job: dict[str, Any]) -> dict[str, Any]:
         limits = sandbox.Limits(**job["limits"])
-        spec = {k: job[k] for k in ("mode", "code", "tests", "cases", "entry_point", "guard") if k in job}
+        spec = {k: v for k, v in job.items() if k not in ("limits", "inputs")}
         if job["mode"] == "io":
             # Once a case runs out of time the program is not given the rest of the budget:
             # a looping solution would otherwise cost (number of cases x timeout).
@@ -220,85 +414,59 @@ class Zygote:
         return {"runs": runs, "isolation": self.report}
 
     def run(self, spec: dict[str, Any], limits: sandbox.Limits, stdin: str | bytes | None) -> dict[str, Any]:
-        workdir = tempfile.mkdtemp(prefix="run-", dir=self.tmp)
-        stdin_path = None
-        if stdin is not None:
-            fd, stdin_path = tempfile.mkstemp(prefix="stdin-", dir=self.tmp)
-            with os.fdopen(fd, "wb") as f:
-                f.write(stdin.encode() if isinstance(stdin, str) else stdin)
-        if self.drop:
-            os.chown(workdir, sandbox.NOBODY, sandbox.NOBODY)
-        nonce = secrets.token_hex(16)
+        nonce = secrets.token_bytes(16)
+        workdir = None
+        if not self.ctx.namespaces:
+            workdir = tempfile.mkdtemp(prefix="rewardsmith-run-")
+            os.chmod(workdir, 0o700)
+            if self.ctx.uid is not None:
+                os.chown(workdir, self.ctx.uid, self.ctx.uid)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         res_r, res_w = os.pipe()
+        job_r, job_w = os.pipe()
         start = time.monotonic()
-        if self.pidns is not None:
-            self.pidns.before_fork()
+        oom_before = 0
+        pid = -1
+        reaped = False
         try:
-            pid = os.fork()
-        finally:
-            if self.pidns is not None and os.getpid() != 1:
-                self.pidns.after_fork_parent()
-        if pid == 0:
-            self._child(dict(spec, nonce=nonce), limits, workdir, stdin_path, out_w, err_w, res_w)
-        for fd in (out_w, err_w, res_w):
-            os.close(fd)
-        try:
-            return self._supervise(pid, limits, start, nonce, out_r, err_r, res_r)
-        finally:
-            sandbox.sweep_children()
-            for fd in (out_r, err_r, res_r):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            self._clean(workdir, stdin_path)
-
-    def _child(
-        self,
-        spec: dict[str, Any],
-        limits: sandbox.Limits,
-        workdir: str,
-        stdin_path: str | None,
-        out_w: int,
-        err_w: int,
-        res_w: int,
-    ) -> None:
-        try:
-            os.setsid()
-            fd0 = os.open(stdin_path or "/dev/null", os.O_RDONLY)
-            os.dup2(fd0, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            os.dup2(res_w, harness.RESULT_FD)
-            os.closerange(harness.RESULT_FD + 1, 1 << 20)
-            os.chdir(workdir)
-            os.environ.clear()
-            os.environ.update(CHILD_ENV)
-            os.umask(0o077)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            sandbox.apply_limits(limits, nproc_base=self.nproc_base)
-            if self.drop:
-                sandbox.drop_privileges()
-            # After the uid change, which clears the parent-death signal. If the zygote is
-            # already gone, our stdout pipe has no reader any more: stop here.
-            sandbox.die_with_parent()
-            if any(ev & select.POLLERR for _, ev in _poll_out(1)):
-                os._exit(122)
-            sandbox.no_new_privileges()
-            sys.argv = ["solution.py"]
-            harness.run(spec)
-        except BaseException:
             try:
-                os.write(2, traceback.format_exc().encode()[-4000:])
-            except BaseException:
-                pass
-        os._exit(121)
+                pid = self.spawn([out_w, err_w, res_w, job_r])
+            finally:
+                for fd in (out_w, err_w, res_w, job_r):
+                    os.close(fd)
+            if self.cgroup is not None:
+                self.cgroup.configure(limits)
+                oom_before = self.cgroup.oom_kills()
+                self.cgroup.add(pid)
+            payload = dict(spec, nonce=nonce, limits=limits.to_dict(), stdin=stdin, workdir=workdir)
+            try:
+                send(job_w, payload)
+            except BrokenPipeError:
+                pass  # the run died first: reported by its exit status
+            os.close(job_w)
+            job_w = -1
+            result = self._supervise(pid, limits, start, nonce, out_r, err_r, res_r)
+            reaped = True
+            if self.cgroup is not None and self.cgroup.oom_kills() > oom_before:
+                result["oom"] = True
+                result["exit"] += " (memory limit of the run's cgroup)"
+            return result
+        finally:
+            if pid > 0 and not reaped:  # (once reaped, its pid may belong to a stranger)
+                sandbox.kill_run(pid)
+            sandbox.sweep_children(keep=frozenset({self.template_pid}))
+            for fd in (out_r, err_r, res_r, job_w):
+                if fd >= 0:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            if workdir is not None and not sandbox.wipe(workdir):
+                self.report["workdirs_left_behind"] = self.report.get("workdirs_left_behind", 0) + 1
 
     def _supervise(
-        self, pid: int, limits: sandbox.Limits, start: float, nonce: str, out_r: int, err_r: int, res_r: int
+        self, pid: int, limits: sandbox.Limits, start: float, nonce: bytes, out_r: int, err_r: int, res_r: int
     ) -> dict[str, Any]:
         cap = limits.max_output_kb * 1024
         bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
@@ -306,70 +474,63 @@ class Zygote:
         poller = select.poll()
         for fd in bufs:
             poller.register(fd, select.POLLIN)
-        try:
-            pidfd = os.pidfd_open(pid)
-            poller.register(pidfd, select.POLLIN)
-        except (AttributeError, OSError):
-            pidfd = -1
+        pidfd = os.pidfd_open(pid)
+        poller.register(pidfd, select.POLLIN)
         poller.register(self.ctrl_in, 0)  # only POLLHUP: the verifier went away
         open_fds = set(bufs)
         status: int | None = None
         timed_out = False
         deadline = start + limits.timeout
         exited_at = 0.0
-        while True:
-            now = time.monotonic()
-            if status is None and not timed_out and now >= deadline:
-                timed_out = True
-                sandbox.kill_run(pid)
-            if status is None and pidfd < 0:
-                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                    sandbox.kill_run(pid)  # the zombie still holds the pid: no risk of killing a stranger
-                    _, status = os.waitpid(pid, 0)
-                    exited_at = now
-            if status is not None:
-                if not open_fds or now - exited_at > 1.0:
-                    break
-                if now - exited_at > 0.05:
-                    sandbox.sweep_children(0.5)  # escaped processes holding our pipes
-            wait_ms = 20 if (pidfd < 0 or status is not None) else max(1, int((deadline - now) * 1000) + 1)
-            if timed_out and status is None:
-                wait_ms = 20
-            for fd, _ev in poller.poll(wait_ms):
-                if fd == self.ctrl_in:
+        try:
+            while True:
+                now = time.monotonic()
+                if status is None and not timed_out and now >= deadline:
+                    timed_out = True
                     sandbox.kill_run(pid)
-                    sandbox.sweep_children()
-                    os._exit(0)
-                if fd == pidfd:
-                    poller.unregister(pidfd)
-                    os.close(pidfd)
-                    pidfd = -2
-                    sandbox.kill_run(pid)  # the group's leftovers; the zombie still holds the pid
-                    _, status = os.waitpid(pid, 0)
-                    exited_at = time.monotonic()
-                    continue
-                data = os.read(fd, 1 << 16)
-                if not data:
-                    poller.unregister(fd)
-                    open_fds.discard(fd)
-                    continue
-                limit = MAX_RESULT_BYTES if fd == res_r else cap
-                buf = bufs[fd]
-                if fd == err_r:
-                    buf += data
-                    if len(buf) > 2 * cap:
-                        dropped[fd] += len(buf) - cap
-                        del buf[: len(buf) - cap]
-                else:
-                    room = limit - len(buf)
-                    buf += data[: max(0, room)]
-                    dropped[fd] += max(0, len(data) - max(0, room))
+                if status is not None:
+                    if not open_fds or now - exited_at > 1.0:
+                        break
+                    if now - exited_at > 0.05:
+                        sandbox.sweep_children(0.5, keep=frozenset({self.template_pid}))
+                wait_ms = 20 if status is not None or timed_out else max(1, int((deadline - now) * 1000) + 1)
+                for fd, _ev in poller.poll(wait_ms):
+                    if fd == self.ctrl_in:
+                        sandbox.kill_run(pid)
+                        sandbox.sweep_children(keep=frozenset({self.template_pid}))
+                        os._exit(0)
+                    if fd == pidfd:
+                        poller.unregister(pidfd)
+                        sandbox.kill_run(pid)  # the group's leftovers; the zombie still holds the pid
+                        _, status = os.waitpid(pid, 0)
+                        exited_at = time.monotonic()
+                        continue
+                    data = os.read(fd, 1 << 16)
+                    if not data:
+                        poller.unregister(fd)
+                        open_fds.discard(fd)
+                        continue
+                    limit = MAX_RESULT_BYTES if fd == res_r else cap
+                    buf = bufs[fd]
+                    if fd == err_r:
+                        buf += data
+                        if len(buf) > 2 * cap:
+                            dropped[fd] += len(buf) - cap
+                            del buf[: len(buf) - cap]
+                    else:
+                        room = limit - len(buf)
+                        buf += data[: max(0, room)]
+                        dropped[fd] += max(0, len(data) - max(0, room))
+        finally:
+            os.close(pidfd)
         wall = time.monotonic() - start
-        frames, forged = _parse_frames(bytes(bufs[res_r]), nonce)
+        assert status is not None
+        frames, forged = parse_frames(bytes(bufs[res_r]), nonce)
         err = bytes(bufs[err_r][-cap:])
         return {
             "frames": frames,
             "forged_lines": forged,
+            "result_truncated": dropped[res_r],
             "stdout": bytes(bufs[out_r]).decode("utf-8", "replace"),
             "stdout_truncated": dropped[out_r],
             "stderr": err.decode("utf-8", "replace"),
@@ -381,55 +542,65 @@ class Zygote:
             "time_s": round(wall, 4),
         }
 
-    def _clean(self, workdir: str, stdin_path: str | None) -> None:
-        for d in self.private_dirs:
-            expected = sandbox.tmpfs_baseline(d)  # its root and any bound-back mount points
-            if d == self.tmp:
-                if stdin_path:
-                    os.unlink(stdin_path)
-                try:
-                    os.rmdir(workdir)  # succeeds when the run left its work dir empty
-                except OSError:
-                    expected = -1  # the work dir is not empty: renew
-            st = os.statvfs(d)
-            if st.f_files - st.f_ffree != expected:
-                sandbox.renew_tmpfs(d)  # something was left: replace the whole tmpfs, O(1)
-        if not self.own_tmp:  # the work dir and the stdin file lived in the private /tmp
-            return
-        if stdin_path:
-            try:
-                os.unlink(stdin_path)
-            except OSError:
-                pass
-        if not sandbox.wipe(workdir, keep_root=False):
-            self.report["workdirs_left_behind"] = self.report.get("workdirs_left_behind", 0) + 1
-
     def close(self) -> None:
-        if self.own_tmp:
-            sandbox.wipe(self.tmp, keep_root=False)
+        try:
+            self.spawn_sock.close()
+        except OSError:
+            pass
+        sandbox.kill_run(self.template_pid)
+        try:
+            os.waitpid(self.template_pid, 0)
+        except ChildProcessError:
+            pass
+        if self.cgroup is not None:
+            self.cgroup.remove()
 
 
-def _poll_out(fd: int) -> list[tuple[int, int]]:
-    poller = select.poll()
-    poller.register(fd, select.POLLOUT)
-    return poller.poll(0)
-
-
-def _parse_frames(data: bytes, nonce: str) -> tuple[list[tuple[str, int, dict[str, Any]]], int]:
-    frames, forged = [], 0
-    prefix = (nonce + " ").encode()
-    for line in data.split(b"\n"):
-        if not line:
+def parse_frames(data: bytes, nonce: bytes) -> tuple[list[tuple[str, int, Any]], int]:
+    """The run's reports: `nonce | length | codec value (kind, index, payload)`, decoded within
+    codec's limits. Bytes that are not such a frame (a program writing on the channel) are
+    skipped up to the next nonce and counted; a frame that does not decode is dropped too."""
+    frames: list[tuple[str, int, Any]] = []
+    forged = 0
+    pos, end, n = 0, len(data), len(nonce)
+    while pos < end:
+        if data[pos : pos + n] != nonce:
+            forged += 1
+            nxt = data.find(nonce, pos + 1)
+            pos = end if nxt < 0 else nxt
             continue
-        if not line.startswith(prefix):
+        if pos + n + _FRAME.size > end:
+            forged += 1
+            break
+        (length,) = _FRAME.unpack_from(data, pos + n)
+        body = data[pos + n + _FRAME.size : pos + n + _FRAME.size + length]
+        pos += n + _FRAME.size + length
+        try:
+            value = codec.decode(body)
+        except codec.DecodeError:
             forged += 1
             continue
-        try:
-            kind, index, payload = line[len(prefix) :].decode().split(" ", 2)
-            frames.append((kind, int(index), json.loads(payload)))
-        except (ValueError, UnicodeDecodeError):
+        if type(value) is tuple and len(value) == 3 and type(value[0]) is str and type(value[1]) is int:
+            frames.append(value)  # type: ignore[arg-type]
+        else:
             forged += 1
     return frames, forged
+
+
+def sandbox_blocked() -> bool:
+    """Without a mount namespace, may another uid read the interpreter?"""
+    import stat
+
+    for path in sandbox.python_paths():
+        current = "/"
+        for part in [p for p in os.path.realpath(path).split("/") if p][:-1]:
+            current = os.path.join(current, part)
+            try:
+                if not os.stat(current).st_mode & stat.S_IXOTH:
+                    return True
+            except OSError:
+                break
+    return False
 
 
 def _describe(status: int) -> str:
@@ -456,33 +627,47 @@ def _count_processes(uid: int) -> int:
 
 
 def main(argv: list[str]) -> None:
+    import json
+
     config = json.loads(argv[0]) if argv else {}
     ctrl_in, ctrl_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = config.get("parent_pid")
     try:
-        zygote = Zygote(config.get("isolation", "auto"), ctrl_in, ctrl_out)
+        supervisor = Supervisor(config, ctrl_in, ctrl_out)
     except BaseException as exc:
         send(ctrl_out, ("fatal", f"{type(exc).__name__}: {exc}"))
         os._exit(3)
-    send(ctrl_out, ("ready", zygote.report))
+    send(ctrl_out, ("ready", supervisor.report, {"template_pid": supervisor.template_pid}))
+    watch = select.poll()
+    watch.register(ctrl_in, select.POLLIN)
+    try:  # the verifier's death, even if another process still holds our request pipe
+        parent_fd = os.pidfd_open(parent) if parent else -1
+        if parent_fd >= 0:
+            watch.register(parent_fd, select.POLLIN)
+    except OSError:
+        parent_fd = -1
     try:
         while True:
+            events = watch.poll()
+            if any(fd == parent_fd for fd, _ in events):
+                break
             msg = recv(ctrl_in)
             if msg is None or msg[0] == "stop":
                 break
             try:
-                reply: tuple[str, Any] = ("ok", zygote.job(msg[1]))
+                reply: tuple[str, Any] = ("ok", supervisor.job(msg[1]))
             except Exception:
                 reply = ("error", traceback.format_exc()[-4000:])
             send(ctrl_out, reply)
     except (BrokenPipeError, OSError):
         pass
     finally:
-        sandbox.sweep_children(1.0)
-        zygote.close()
+        sandbox.sweep_children(1.0, keep=frozenset({supervisor.template_pid}))
+        supervisor.close()
     os._exit(0)
 
 
