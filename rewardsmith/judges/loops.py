@@ -1,0 +1,128 @@
+"""Per-event-loop resources: HTTP clients and in-flight limiters, closed when their loop ends.
+
+An `openai.AsyncOpenAI` client (its connection pool) and an asyncio waiter belong to the loop
+that first used them. The batch engine may run judges on one long-lived loop, on a fresh
+`asyncio.run` loop per batch, or on the caller's own loop (TRL's async rewards), so nothing
+here is bound at import or construction: each running loop gets its own set on first use.
+The set is closed on that loop when the loop shuts down: a parked async generator is
+registered with the loop, and `loop.shutdown_asyncgens()` (which `asyncio.run` and
+`asyncio.Runner` call before closing) finalizes it, so clients are awaited closed on a live
+loop instead of leaking sockets into a closed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+
+class Limiter:
+    """A bound on requests in flight whose limit can only narrow (the smallest asked wins).
+
+    Several judges may share one endpoint; each states the most requests it wants in flight
+    there, and the endpoint's single limiter enforces the smallest of them, so a server
+    sized for 8 concurrent requests is never sent 16 because two judges each sent 8.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {limit}")
+        self.limit = limit
+        self.in_flight = 0
+        self.peak = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def narrow(self, limit: int) -> None:
+        self.limit = min(self.limit, limit)
+
+    async def __aenter__(self) -> Limiter:
+        while self.in_flight >= self.limit:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # we were handed a free slot: pass it on
+                raise
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+class LoopResources:
+    """What one running loop holds: clients and limiters by endpoint key."""
+
+    def __init__(self) -> None:
+        self.clients: dict[Any, Any] = {}
+        self.limiters: dict[Any, Limiter] = {}
+        self._closer: Any = None
+
+    async def aclose(self) -> None:
+        clients, self.clients = list(self.clients.values()), {}
+        for client in clients:
+            try:
+                await client.close()
+            except Exception:  # closing is best effort; the loop is going away
+                pass
+
+
+_lock = threading.Lock()
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopResources] = weakref.WeakKeyDictionary()
+
+
+async def _close_at_shutdown(resources: LoopResources) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await resources.aclose()
+
+
+async def loop_resources() -> LoopResources:
+    """The resources of the running loop, created (and registered for closing) on first use."""
+    loop = asyncio.get_running_loop()
+    with _lock:
+        resources = _by_loop.get(loop)
+        fresh = resources is None
+        if resources is None:
+            resources = _by_loop[loop] = LoopResources()
+    if fresh:
+        closer = _close_at_shutdown(resources)
+        resources._closer = closer  # the loop keeps only a weak reference to it
+        await closer.__anext__()  # first iteration registers it with the loop's asyncgen hooks
+    return resources
+
+
+async def get_or_create(table: Callable[[LoopResources], dict[Any, Any]], key: Any, create: Callable[[], Any]) -> Any:
+    resources = await loop_resources()
+    items = table(resources)
+    if key not in items:
+        items[key] = create()
+    return items[key]
+
+
+async def aclose_all() -> None:
+    """Close the clients of the running loop now (e.g. before a long-lived loop stops)."""
+    loop = asyncio.get_running_loop()
+    with _lock:
+        resources = _by_loop.get(loop)
+    if resources is not None:
+        await resources.aclose()
