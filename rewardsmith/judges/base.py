@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,9 +24,10 @@ from rewardsmith.core.reward import Reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.judges.cache import JudgeCache, cache_key, open_cache
-from rewardsmith.judges.client import Endpoint, JudgeRequestError, chat
+from rewardsmith.judges.client import DEFAULT_MAX_CONCURRENCY, Endpoint, JudgeRequestError, chat
+from rewardsmith.judges.loops import state_bound
 from rewardsmith.judges.prompts import SYSTEM_PROMPT, Template, sample_fields
-from rewardsmith.judges.stats import JudgeCounters, judge_stats, record_item
+from rewardsmith.judges.stats import JudgeCounters, first_time, judge_stats, record_item
 from rewardsmith.judges.verdict import REDUCERS, VerdictSpec, parse_verdict, reduce_values
 
 log = logging.getLogger("rewardsmith.judges")
@@ -44,6 +44,8 @@ ENDPOINT_OPTIONS = (
     "max_concurrency",
     "response_format",
     "max_retry_after",
+    "backoff",
+    "max_backoff",
 )
 
 
@@ -172,10 +174,6 @@ class Prompt:
     data: list[str]
 
 
-_warned_lock = threading.Lock()
-_warned: set[tuple[str, str]] = set()
-
-
 class LLMJudge(Reward):
     """Base of the judges: subclasses implement `_judge(sample, counters) -> Score`."""
 
@@ -186,8 +184,15 @@ class LLMJudge(Reward):
     def __init__(self, settings: JudgeSettings, *, name: str) -> None:
         self.settings = settings
         self.name = name
-        #: requests in flight this judge allows (the batch engine reads it too)
-        self.max_concurrency: int | None = settings.endpoint.max_concurrency
+        #: items in flight the batch engine allows this judge; requests in flight are bounded
+        #: per endpoint as well (the smallest max_concurrency of the judges sharing it)
+        self.max_concurrency: int | None = settings.endpoint.max_concurrency or DEFAULT_MAX_CONCURRENCY
+        state_bound(settings.endpoint.base_url, self, settings.endpoint.max_concurrency)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # unpickled in another process (TRL's async trainer): state the endpoint bound there too
+        self.__dict__.update(state)
+        state_bound(self.settings.endpoint.base_url, self, self.settings.endpoint.max_concurrency)
 
     @property
     def model(self) -> str:
@@ -290,11 +295,9 @@ class LLMJudge(Reward):
 
     def _warn_unscored(self, score: Score) -> None:
         kind = "request" if "request failed" in score.reason or "offline" in score.reason else "unreadable"
-        with _warned_lock:
-            if (self.name, kind) in _warned:
-                log.debug("unscored: %s", score.reason)
-                return
-            _warned.add((self.name, kind))
+        if not first_time(self.name, kind):
+            log.debug("unscored: %s", score.reason)
+            return
         warnings.warn(
             f"judge {self.name!r} left an item unscored ({score.reason}). Further items unscored for the same "
             "kind of reason are not warned again: they are counted in Score.details['judge'] and in "

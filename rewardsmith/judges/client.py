@@ -45,7 +45,7 @@ class Endpoint:
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 60.0
     max_retries: int = 4
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    max_concurrency: int | None = None  # None: the endpoint's shared bound (default 16) decides
     response_format: ResponseFormat = "auto"
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     backoff: Backoff = field(default_factory=Backoff)
@@ -63,7 +63,8 @@ class Endpoint:
         max_concurrency: int | None = None,
         response_format: str = "auto",
         max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
-        backoff: Backoff | None = None,
+        backoff: float = 0.5,
+        max_backoff: float = 20.0,
     ) -> Endpoint:
         """An Endpoint from options and the environment, or a SpecError that says what to set."""
         model = model or os.environ.get("REWARDSMITH_JUDGE_MODEL")
@@ -89,14 +90,16 @@ class Endpoint:
                 f"judge: response_format must be one of {', '.join(RESPONSE_FORMATS)}, got {response_format!r}"
             )
         checks = (
-            ("timeout", timeout, timeout > 0),
-            ("max_retries", max_retries, isinstance(max_retries, int) and max_retries >= 0),
-            ("max_concurrency", max_concurrency, max_concurrency is None or max_concurrency >= 1),
-            ("max_retry_after", max_retry_after, max_retry_after >= 0),
+            ("timeout", timeout, timeout > 0, "a positive number of seconds"),
+            ("max_retries", max_retries, isinstance(max_retries, int) and max_retries >= 0, "an integer ≥ 0"),
+            ("max_concurrency", max_concurrency, max_concurrency is None or max_concurrency >= 1, "an integer ≥ 1"),
+            ("max_retry_after", max_retry_after, max_retry_after >= 0, "a number of seconds ≥ 0"),
+            ("backoff", backoff, backoff >= 0, "a number of seconds ≥ 0"),
+            ("max_backoff", max_backoff, max_backoff >= backoff, "a number of seconds ≥ backoff"),
         )
-        for name, value, ok in checks:
+        for name, value, ok, wanted in checks:
             if not ok:
-                raise SpecError(f"judge: {name} must be a positive number, got {value!r}")
+                raise SpecError(f"judge: {name} must be {wanted}, got {value!r}")
         return cls(
             model=model,
             base_url=url,
@@ -104,10 +107,10 @@ class Endpoint:
             api_key=api_key,
             timeout=float(timeout),
             max_retries=max_retries,
-            max_concurrency=max_concurrency or DEFAULT_MAX_CONCURRENCY,
+            max_concurrency=max_concurrency,
             response_format=response_format,  # type: ignore[arg-type]
             max_retry_after=float(max_retry_after),
-            backoff=backoff or Backoff(),
+            backoff=Backoff(float(backoff), float(max_backoff)),
         )
 
     def key(self) -> str:
@@ -213,9 +216,8 @@ async def _send_with_retries(
         lambda r: r.clients, (endpoint.base_url, endpoint.key()), lambda: _new_client(endpoint)
     )
     limiter: loops.Limiter = await loops.get_or_create(
-        lambda r: r.limiters, endpoint.base_url, lambda: loops.Limiter(endpoint.max_concurrency)
+        lambda r: r.limiters, endpoint.base_url, lambda: loops.Limiter(endpoint.base_url, DEFAULT_MAX_CONCURRENCY)
     )
-    limiter.narrow(endpoint.max_concurrency)
     request: dict[str, Any] = {"model": endpoint.model, "messages": messages, **sampling}
     fmt = response_format_param(kind, schema, schema_name)
     if fmt is not None:

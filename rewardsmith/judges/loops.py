@@ -19,25 +19,50 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+_bounds_lock = threading.Lock()
+_bounds: dict[str, weakref.WeakKeyDictionary[Any, int]] = {}
+
+
+def state_bound(endpoint: str, owner: Any, limit: int | None) -> None:
+    """Record that `owner` (a judge) wants at most `limit` requests in flight to `endpoint`.
+
+    The statement lives as long as the judge: the bound of an endpoint is the smallest
+    stated by the judges alive that use it, so a short-lived strict judge does not throttle
+    the endpoint for the rest of the process.
+    """
+    if limit is None:
+        return
+    if limit < 1:
+        raise ValueError(f"max_concurrency must be at least 1, got {limit}")
+    with _bounds_lock:
+        _bounds.setdefault(endpoint, weakref.WeakKeyDictionary())[owner] = limit
+
+
+def bound(endpoint: str, default: int) -> int:
+    with _bounds_lock:
+        stated = list((_bounds.get(endpoint) or {}).values())
+    return min(stated) if stated else default
+
 
 class Limiter:
-    """A bound on requests in flight whose limit can only narrow (the smallest asked wins).
+    """The bound on requests in flight to one endpoint, shared by every judge that uses it.
 
-    Several judges may share one endpoint; each states the most requests it wants in flight
-    there, and the endpoint's single limiter enforces the smallest of them, so a server
-    sized for 8 concurrent requests is never sent 16 because two judges each sent 8.
+    Each judge may state the most requests it wants in flight there (`max_concurrency`,
+    see `state_bound`); the limiter enforces the smallest stated bound, from the moment the
+    judge is built, so a server sized for 8 concurrent requests is never sent 16 because
+    two judges each sent 8. With no statement it holds `default`.
     """
 
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError(f"max_concurrency must be at least 1, got {limit}")
-        self.limit = limit
+    def __init__(self, endpoint: str, default: int) -> None:
+        self.endpoint = endpoint
+        self.default = default
         self.in_flight = 0
         self.peak = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
-    def narrow(self, limit: int) -> None:
-        self.limit = min(self.limit, limit)
+    @property
+    def limit(self) -> int:
+        return bound(self.endpoint, self.default)
 
     async def __aenter__(self) -> Limiter:
         while self.in_flight >= self.limit:

@@ -117,7 +117,7 @@ class Template:
         self.text = text if "{format}" in text else text.rstrip() + "\n{format}"
         self.fields = tuple(dict.fromkeys(m.group(1) for m in _FIELD.finditer(self.text) if m.group(1)))
         self._tags = sorted({m.group(1).lower() for m in _TAG.finditer(text)})
-        self._escape = re.compile(rf"<(?=/?\s*(?:{'|'.join(map(re.escape, self._tags))})\b)", re.IGNORECASE)
+        self._escape = re.compile(rf"<(?=\s*/?\s*(?:{'|'.join(map(re.escape, self._tags))})\b)", re.IGNORECASE)
 
     def render(self, values: Mapping[str, Any], *, data_fields: frozenset[str] | None = None) -> str:
         """Fill the placeholders; values of `data_fields` (default: all) have the tags escaped."""

@@ -92,9 +92,22 @@ def judge_stats() -> dict[str, dict[str, Any]]:
 
 
 def reset_judge_stats() -> None:
-    """Forget the process-wide counters (e.g. at the start of each training step's report)."""
+    """Forget the process-wide counters (and which failures were already warned about)."""
     with _lock:
         _totals.clear()
+        _warned.clear()
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def first_time(judge_name: str, kind: str) -> bool:
+    """True the first time a judge fails for this kind of reason: warn once, count always."""
+    with _lock:
+        if (judge_name, kind) in _warned:
+            return False
+        _warned.add((judge_name, kind))
+        return True
 
 
 def sum_counters(scores: Iterable[Any]) -> dict[str, int]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fake_server import FakeServer
+from fake_server import FakeServer, free_port
 
 from rewardsmith.judges import reset_judge_stats
 from rewardsmith.judges.client import forget_learnt_formats
@@ -54,12 +53,6 @@ def gguf_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / GGUF
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
     """`python -m llama_cpp.server` on SmolLM2-135M; yields its base URL."""
@@ -92,3 +85,16 @@ def llama_server(tmp_path_factory):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def robotic(fake):
+    """`robotic(**options)`: the built-in robotic rubric judge on the fake server, fast backoff."""
+    from rewardsmith.judges import rubric_judge
+
+    def build(**options):
+        settings = {"model": "fake-judge", "base_url": fake.url, "backoff": 0.01, "max_backoff": 0.05}
+        settings.update(options)
+        return rubric_judge("robotic", **settings)
+
+    return build

@@ -218,6 +218,13 @@ def build_app(state: State) -> FastAPI:
     return app
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the time of asking)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class FakeServer:
     """The server on 127.0.0.1 in a background thread: `with FakeServer() as srv: srv.url`."""
 
