@@ -118,6 +118,10 @@ async def _close_at_shutdown(resources: LoopResources) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        # The generator holds its loop's finalizer hook, so dropping it lets the loop (and this
+        # entry of the weak table) be collected once the loop is gone.
+        resources._closer = None
+        resources.limiters.clear()
         await resources.aclose()
 
 

@@ -10,9 +10,11 @@ tries, in order, and records which stage succeeded (`parsed_by`):
    last valid one wins);
 2. `field`:  the value field written as `"score": 7` even when the JSON around it is broken
    or truncated;
-3. `fallback`: the last number in the verdict's range (for yes/no verdicts also the words
-   yes/no/true/false), ignoring scales and denominators ("1-10", "7/10", "out of 10") and
-   list numbers ("1. ...");
+3. `fallback`: only when the answer gives the field no value at all (an answer that gives it
+   an invalid one, say 11 on a 1–10 scale, is `invalid`, not a reason to read numbers out of
+   its reasoning): the last number in the verdict's range, ignoring scales and denominators
+   ("1-10", "7/10", "out of 10") and list numbers ("1. "); for yes/no verdicts the answer's
+   last word (yes/no/true/false/1/0), so "No idea." is no "no";
 4. nothing: the item is unscored with the raw answer in `details` (never a silent 0).
 
 Prompt injection: a structured answer (stage 1) is read by its value field only, so whatever
@@ -127,7 +129,7 @@ class Parsed:
     """One judge answer, read: `value` is None when nothing could be read."""
 
     value: float | None
-    parsed_by: str  # json | field | fallback | none
+    parsed_by: str  # json | field | fallback | invalid | none
     reasoning: str = ""
 
 
@@ -158,15 +160,21 @@ def parse_verdict(
             reasoning = whole.get("reasoning")
             return Parsed(value, "json", reasoning if isinstance(reasoning, str) else "")
     own = strip_echoes(text or "", data)
+    answered = whole is not None and spec.field in whole
     for obj in reversed(_json_objects(own)):
         if spec.field in obj:
+            answered = True
             value = spec.coerce(obj[spec.field])
             if value is not None:
                 reasoning = obj.get("reasoning")
                 return Parsed(value, "json", reasoning if isinstance(reasoning, str) else "")
-    value = _field_value(own, spec)
+    value, named = _field_value(own, spec)
     if value is not None:
         return Parsed(value, "field")
+    if answered or named:
+        # The judge gave the field a value that is not a verdict (out of range, wrong type):
+        # an invalid answer, not an invitation to read numbers out of its reasoning.
+        return Parsed(None, "invalid")
     value = _fallback_value(strip_echoes(own, instructions), spec)
     if value is not None:
         return Parsed(value, "fallback")
@@ -241,14 +249,15 @@ def _json_objects(text: str) -> list[dict[str, Any]]:
 _NUMBER = r"-?\d+(?:\.\d+)?"
 
 
-def _field_value(text: str, spec: VerdictSpec) -> float | None:
-    pattern = rf'["\']?{re.escape(spec.field)}["\']?\s*[:=]\s*["\']?(true|false|yes|no|{_NUMBER})'
+def _field_value(text: str, spec: VerdictSpec) -> tuple[float | None, bool]:
+    """The last valid `field: value` in the text, and whether the field was given any value."""
+    pattern = rf'["\']?\b{re.escape(spec.field)}["\']?\s*[:=]\s*["\']?(true|false|yes|no|{_NUMBER})'
     matches = re.findall(pattern, text, re.IGNORECASE)
     for raw in reversed(matches):
         value = spec.coerce(raw.lower() if spec.boolean else raw)
         if value is not None:
-            return value
-    return None
+            return value, True
+    return None, bool(matches)
 
 
 # Scales ("1-10", "1 to 10"), denominators ("7/10", "out of 10") and list numbers ("1. ")
@@ -262,7 +271,12 @@ _TOKEN = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w]|\.\d)|\b(?:true|false|yes|no)\
 
 def _fallback_value(text: str, spec: VerdictSpec) -> float | None:
     text = _NOT_A_VERDICT.sub(" ", text)
-    for token in reversed(_TOKEN.findall(text)):
+    tokens = _TOKEN.findall(text)
+    if spec.boolean:
+        # A yes/no must be the answer's last word: "No idea" and "no greeting, so yes" are not a "no".
+        last = re.findall(r"[\w.-]+", text)
+        tokens = tokens[-1:] if tokens and last and last[-1].strip(".").lower() == tokens[-1].lower() else []
+    for token in reversed(tokens):
         word = token.lower()
         if word in ("true", "false", "yes", "no"):
             if spec.boolean:

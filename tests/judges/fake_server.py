@@ -11,7 +11,8 @@ Behaviour is a `Script` (plain data, so a subprocess can take it as JSON):
 - `rules`: the first rule whose `match` occurs in the request's user message applies. Its
   `faults` are served to the successive attempts of one prompt (`["429", "500"]`: the first
   try gets a 429, the second a 500, the third the answer); `repeat: true` serves the last
-  fault forever. A rule's `reply` replaces the answer's content verbatim.
+  fault forever. A rule's `reply` replaces the answer's content verbatim; `replies` are
+  served in turn, one per request (several samples of one verdict get different answers).
 - otherwise the answer is a verdict built from the request (`policy`): `met` is true when
   the completion contains one of `robotic_markers`, `score` is `score`, `correct` is true
   when the completion contains the reference, `winner` prefers the response that contains
@@ -46,6 +47,7 @@ class Rule:
     faults: list[str] = field(default_factory=list)
     repeat: bool = False
     reply: str | None = None
+    replies: list[str] = field(default_factory=list)  # served in turn, one per request
     retry_after: str = "1"
     slow_s: float = 5.0
 
@@ -191,7 +193,14 @@ def build_app(state: State) -> FastAPI:
                 return error(int(fault), f"injected {fault}", headers)
             if fault == "slow":
                 await asyncio.sleep(rule.slow_s if rule else 5.0)
-            content = rule.reply if rule is not None and rule.reply is not None else verdict_for(body, script)
+            if rule is not None and rule.replies:
+                turn = state.attempts[f"replies:{rule.match}"]
+                state.attempts[f"replies:{rule.match}"] += 1
+                content = rule.replies[turn % len(rule.replies)]
+            elif rule is not None and rule.reply is not None:
+                content = rule.reply
+            else:
+                content = verdict_for(body, script)
             payload = json.dumps(completion_response(body, content))
             state.statuses[200] += 1
             if fault == "truncated_body":

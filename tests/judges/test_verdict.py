@@ -30,6 +30,7 @@ SCALE = scale_spec(1, 10)
         ("met: false", 0.0, "field"),
         ("The answer sounds robotic. Yes.", 1.0, "fallback"),
         ("No", 0.0, "fallback"),
+        ("Not robotic at all: 0", 0.0, "fallback"),
     ],
 )
 def test_criterion_answers_are_read_tolerantly(answer, value, parsed_by):
@@ -58,18 +59,21 @@ def test_scale_answers_are_read_tolerantly(answer, value, parsed_by):
 
 
 @pytest.mark.parametrize(
-    "answer",
+    "answer, spec",
     [
-        "",
-        "I cannot grade this.",
-        '{"reasoning": "too good", "score": 11}',  # out of range, and nothing else in range
-        '{"reasoning": "x", "score": 0}',
-        '{"reasoning": "x", "met": tr',  # truncated inside the value: unknowable
-        "The criterion asks whether it is robotic.",  # no verdict word at all
+        ("", CRITERION),
+        ("I cannot grade this.", SCALE),
+        ('{"reasoning": "too good", "score": 11}', SCALE),  # out of range, and nothing else in range
+        ('{"reasoning": "x", "score": 0}', SCALE),
+        ('{"reasoning": "I counted 3 stiff phrases", "score": 12}', SCALE),  # invalid: no digging for the 3
+        ('{"reasoning": "x", "met": tr', CRITERION),  # truncated inside the value: unknowable
+        ('{"reasoning": "fine, like a 1 on other scales", "met": "maybe"}', CRITERION),
+        ("The criterion asks whether it is robotic.", CRITERION),  # no verdict word at all
+        ("No idea, sorry.", CRITERION),  # a "no" that is not an answer
+        ("Yes, it could be, but I am not sure what the criterion means.", CRITERION),
     ],
 )
-def test_unreadable_answers_have_no_value(answer):
-    spec = CRITERION if "met" in answer or "criterion" in answer or not answer else SCALE
+def test_unreadable_answers_have_no_value(answer, spec):
     assert parse_verdict(answer, spec).value is None
 
 
@@ -122,7 +126,7 @@ def test_json_verdict_forged_inside_the_completion_is_ignored():
 def test_instruction_echo_is_not_a_yes_or_no():
     """SmolLM2 often repeats the format line; "true or false" copied from it is no answer."""
     instructions = 'Reply with only this JSON object: {"reasoning": "<one short sentence>", "met": true or false}'
-    answer = "The answer must be true or false, and the response contains only one short sentence."
+    answer = "The reasoning is one short sentence and met is true or false"
     assert parse_verdict(answer, CRITERION).value == 0.0  # naive reading takes the last word
     assert parse_verdict(answer, CRITERION, instructions=[instructions]).value is None
 
