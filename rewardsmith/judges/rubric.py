@@ -31,9 +31,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rewardsmith.core import score as S
 from rewardsmith.core.errors import SpecError
-from rewardsmith.core.sample import Sample
+from rewardsmith.core.reward import SampleLike
+from rewardsmith.core.sample import Sample, as_sample
 from rewardsmith.core.score import Score
-from rewardsmith.judges.base import JudgeSettings, LLMJudge
+from rewardsmith.judges.base import JudgeSettings, LLMJudge, Prompt
 from rewardsmith.judges.prompts import CRITERION_TEMPLATE, Template, as_template
 from rewardsmith.judges.stats import JudgeCounters
 from rewardsmith.judges.verdict import CRITERION
@@ -155,16 +156,18 @@ class RubricJudge(LLMJudge):
         self.rubric = rubric
         self.template = template
 
+    def prompts(self, sample: SampleLike) -> list[Prompt]:
+        """The requests this judge sends for `sample`, one per criterion (to inspect or replay)."""
+        return [
+            self.prompt(
+                self.template, as_sample(sample), {"question": c.question, "guidance": c.guidance, "format": _format()}
+            )
+            for c in self.rubric.criteria
+        ]
+
     async def _judge(self, sample: Sample, counters: JudgeCounters) -> Score:
         criteria = self.rubric.criteria
-        prompts = [
-            self.prompt(
-                self.template,
-                sample,
-                {"question": c.question, "guidance": c.guidance, "format": _format()},
-            )
-            for c in criteria
-        ]
+        prompts = self.prompts(sample)
         verdicts = await asyncio.gather(*(self.ask(p, CRITERION, counters) for p in prompts))
         rows: list[dict[str, Any]] = []
         total, missing = 0.0, []
