@@ -68,7 +68,7 @@ class JudgeSettings:
     def from_options(cls, options: Mapping[str, Any], *, who: str) -> JudgeSettings:
         """Settings from keyword options; an unknown or bad option is a SpecError naming it."""
         _require_extra(who)
-        names = {f.name for f in dataclasses.fields(cls)} - {"endpoint"}
+        names = {f.name for f in dataclasses.fields(cls)} - {"endpoint", "cache_dir"}  # cache=DIR sets cache_dir
         unknown = sorted(set(options) - names - set(ENDPOINT_OPTIONS))
         if unknown:
             raise SpecError(
@@ -95,7 +95,7 @@ class JudgeSettings:
             raise SpecError(f"{who}: temperature must be between 0 and 2, got {self.temperature!r}")
         if self.offline and not self.cache:
             raise SpecError(f"{who}: offline=true replays the cache, so it needs cache=true")
-        if self.samples > 1 and self.temperature == 0 and self.seed is None:
+        if self.samples > 1 and self.temperature == 0:
             warnings.warn(
                 f"{who}: samples={self.samples} at temperature 0 asks the same question {self.samples} times "
                 "and most servers answer identically; set temperature (e.g. 0.7) for independent samples",

@@ -53,9 +53,11 @@ def gguf_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / GGUF
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    """`python -m llama_cpp.server` on SmolLM2-135M; yields its base URL."""
+    """`python -m llama_cpp.server` on SmolLM2-135M; yields its base URL.
+
+    Module-scoped: the server process is gone before other test modules count child processes."""
     port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -138,3 +138,16 @@ def test_the_cli_scores_with_a_judge_and_reports_unscored_rows(fake, run_cli, tm
     assert [o["score"] for o in out] == [-3.0, 0.0, None]
     assert out[2]["status"] == "unscored" and out[2]["details"]["judge"]["failures"] == 1
     assert "unscored" in r.stderr  # the summary's status counts show the judge's failures
+
+
+def test_building_a_judge_imports_no_http_client():
+    """openai, tenacity and diskcache load on the first request, not with the judges package."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rewardsmith as rs; rs.load('judge:rubric=robotic,model=m,base_url=http://127.0.0.1:9/v1'); "
+        "print(','.join(m for m in ('openai', 'httpx', 'tenacity', 'diskcache') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
