@@ -40,4 +40,3 @@ def test_counters_are_kept_per_judge_name(robotic):
     robotic(cache=False).named("tone").score_batch(ROWS[:2])
     stats = judge_stats()
     assert stats["robotic"]["items"] == 1 and stats["tone"]["items"] == 2
-
