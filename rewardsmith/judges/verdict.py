@@ -33,6 +33,7 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
@@ -85,6 +86,7 @@ class VerdictSpec:
     lo: float
     hi: float
     boolean: bool = False
+    choices: tuple[float, ...] | None = None  # the only values allowed (pairwise: 0, 1, 2)
 
     @property
     def name(self) -> str:
@@ -97,13 +99,16 @@ class VerdictSpec:
         value = "true or false" if self.boolean else f"<integer from {self.lo:g} to {self.hi:g}>"
         return f'{{"reasoning": "<one short sentence>", "{self.field}": {value}}}'
 
+    @cached_property
+    def _adapter(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.model.model_fields[self.field].annotation)
+
     def coerce(self, value: Any) -> float | None:
         """The field's value as a float in range, or None (pydantic's lax mode: "7" → 7, "yes" → true)."""
-        annotation = self.model.model_fields[self.field].annotation
         if self.boolean and isinstance(value, str):
             value = value.strip().lower()
         try:
-            checked = TypeAdapter(annotation).validate_python(value)
+            checked = self._adapter.validate_python(value)
         except ValidationError:
             if self.boolean or isinstance(value, bool):
                 return None
@@ -112,14 +117,17 @@ class VerdictSpec:
             except (TypeError, ValueError):
                 return None
         number = float(checked)
+        if self.choices is not None and number not in self.choices:
+            return None
         return number if self.lo <= number <= self.hi else None
 
 
 CRITERION = VerdictSpec(CriterionVerdict, "met", 0, 1, boolean=True)
 REFERENCE = VerdictSpec(ReferenceVerdict, "correct", 0, 1, boolean=True)
-PAIRWISE = VerdictSpec(PairwiseVerdict, "winner", 0, 2)
+PAIRWISE = VerdictSpec(PairwiseVerdict, "winner", 0, 2, choices=(0.0, 1.0, 2.0))
 
 
+@lru_cache(maxsize=64)
 def scale_spec(lo: int, hi: int) -> VerdictSpec:
     return VerdictSpec(scale_verdict(lo, hi), "score", lo, hi)
 

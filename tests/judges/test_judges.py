@@ -83,6 +83,13 @@ def test_several_samples_are_reduced(fake, replies, reducer, value):
     assert score.details["judge"]["unparsed"] == sum(r == "no idea" for r in replies)
 
 
+def test_each_sample_is_its_own_request_with_its_own_seed(fake):
+    judge = rubric_judge("robotic", **opts(fake, samples=3, temperature=0.8, seed=41))
+    judge.score("Hello there")
+    sent = fake.state.bodies
+    assert sorted(b["seed"] for b in sent) == [41, 42, 43] and {b["temperature"] for b in sent} == {0.8}
+
+
 def test_samples_at_temperature_zero_warn():
     with pytest.warns(UserWarning, match="temperature"):
         rubric_judge("robotic", model="m", base_url="http://127.0.0.1:9/v1", samples=3)

@@ -86,6 +86,9 @@ def test_pairwise_and_reference_fields():
     assert parse_verdict('{"reasoning": "r", "winner": 2}', PAIRWISE).value == 2.0
     assert parse_verdict('{"reasoning": "r", "winner": 0}', PAIRWISE).value == 0.0
     assert parse_verdict('{"reasoning": "r", "winner": 3}', PAIRWISE).value is None
+    assert parse_verdict('{"reasoning": "r", "winner": 1.5}', PAIRWISE).value is None
+    assert parse_verdict('{"reasoning": "r", "winner": "2"}', PAIRWISE).value == 2.0
+    assert parse_verdict("Response 2 is clearly better: 2", PAIRWISE).value == 2.0
     assert parse_verdict('{"reasoning": "same city", "correct": true}', REFERENCE).value == 1.0
 
 
