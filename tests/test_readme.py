@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+# docs/judges.md needs a judge server: tests/judges/test_docs.py runs it against the fake one
+DOCS = [README, *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "judges.md")]
 BLOCKS = [
     (doc, i, code)
     for doc in DOCS

@@ -20,45 +20,63 @@ def live_resources() -> list[loops.LoopResources]:
     return list(loops._by_loop.values())
 
 
+def test_sync_batches_share_one_client_on_the_engines_loop(robotic):
+    from rewardsmith.core.aio import shared_loop
+
+    judge = robotic(cache=False)
+    assert [s.value for s in judge.score_batch(ROWS)] == [-3.0, 0.0]
+    clients = dict(loops._by_loop[shared_loop()].clients)
+    for _ in range(2):  # two more training steps
+        assert [s.value for s in judge.score_batch(ROWS)] == [-3.0, 0.0]
+    assert loops._by_loop[shared_loop()].clients == clients  # the same client objects, not one per step
+
+
 def test_each_asyncio_run_gets_its_own_client_closed_with_its_loop(robotic):
     judge = robotic(cache=False)
+    before = {id(r) for r in live_resources()}
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)  # an unclosed socket or transport fails the test
-        for _ in range(3):  # today's engine: one asyncio.run per batch
-            assert [s.value for s in judge.score_batch(ROWS)] == [-3.0, 0.0]
-        assert live_resources() == []  # every loop's client was closed and released
+        for _ in range(3):  # a caller's own short-lived loops (single-sample `ascore` runs on the caller's loop)
+            assert asyncio.run(judge.ascore(ROWS[0])).value == -3.0
+        assert {id(r) for r in live_resources()} <= before  # every such loop's client was closed and released
         gc.collect()
 
 
-def test_a_long_lived_loop_in_a_daemon_thread_keeps_one_client(robotic):
-    """The lead's engine: one loop per process in a daemon thread; batches are submitted to it."""
+def test_batches_from_a_callers_own_loop_thread_run_on_the_engines_loop(robotic):
+    """A caller with its own long-lived loop (a server, a rollout worker): still one client."""
+    from rewardsmith.core.aio import shared_loop
+
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
         judge = robotic(cache=False)
+        clients = None
         for _ in range(3):
             future = asyncio.run_coroutine_threadsafe(judge.ascore_batch(ROWS), loop)
             assert [s.value for s in future.result(timeout=30)] == [-3.0, 0.0]
-        resources = loops._by_loop[loop]
-        assert len(resources.clients) == 1  # reused across batches, not one per batch
-        asyncio.run_coroutine_threadsafe(loops.aclose_all(), loop).result(timeout=10)
-        assert resources.clients == {}
+            clients = clients or dict(loops._by_loop[shared_loop()].clients)
+        assert loops._by_loop[shared_loop()].clients == clients
+        assert loop not in loops._by_loop  # nothing was bound to the caller's loop
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
 
 
-async def test_to_trl_async_scores_on_the_callers_loop(robotic):
+async def test_to_trl_async_keeps_one_client_across_steps(robotic):
+    from rewardsmith.core.aio import shared_loop
+
     fn = to_trl_async(robotic(cache=False))
     metrics = {}
-    for _ in range(2):  # two training steps on the same loop
+    clients = None
+    for _ in range(2):  # two training steps
         values = await fn(
             prompts=["Reply", "Reply"], completions=ROWS, log_metric=lambda k, v: metrics.__setitem__(k, v)
         )
         assert values == [-3.0, 0.0]
-    assert len(loops._by_loop[asyncio.get_running_loop()].clients) == 1
+        clients = clients or dict(loops._by_loop[shared_loop()].clients)
+    assert loops._by_loop[shared_loop()].clients == clients
     assert metrics["rewards/robotic/status/ok"] == 1.0
 
 
