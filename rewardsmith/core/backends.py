@@ -355,8 +355,9 @@ def _row_error(reward: Reward, exc: BaseException, strict: bool) -> Score:
 class LocalBackend(Backend):
     """The default: each reward on the cheapest local path that honours its limits.
 
+    - a reward that batches itself (the code verifier fans out over its own sandbox pool, a TRL
+      function scores a whole batch in one call): its own way;
     - async rewards: `AsyncBackend`;
-    - a reward that batches itself (the code verifier fans out over its own sandbox pool): its own way;
     - sync rewards of kind "cpu", or with a time limit, or asked to use more than one worker:
       `ProcessBackend` (a crash, a hang or a leftover subprocess then costs one item, not the caller);
     - everything else: `InlineBackend`.
@@ -377,10 +378,10 @@ class LocalBackend(Backend):
 
     def choose(self, reward: Reward, samples: list[Sample], options: BatchOptions) -> Backend | None:
         """The backend for this batch; None when the reward runs its own batches (`_batch_locally`)."""
-        if reward.is_async:
-            return self.asynchronous
         if reward.batches_itself:
             return None
+        if reward.is_async:
+            return self.asynchronous
         if reward.kind == "cpu" or effective_timeout(reward, options) is not None:
             return self.process
         if options.workers is not None and min(options.workers, len(samples)) > 1:

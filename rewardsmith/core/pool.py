@@ -44,7 +44,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
 from rewardsmith.core import procs
-from rewardsmith.core.errors import RewardsmithError, tag_sample
+from rewardsmith.core.errors import WorkerError, tag_sample
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -59,11 +59,11 @@ def in_worker() -> bool:
     return _IN_WORKER
 
 
-class WorkerCrash(RewardsmithError):
+class WorkerCrash(WorkerError):
     """The worker died while running an item (segfault, OOM kill, os._exit)."""
 
 
-class WorkerStartError(RewardsmithError):
+class WorkerStartError(WorkerError):
     """A worker process could not be started."""
 
 
@@ -638,34 +638,52 @@ class ProcessPool(Generic[T, R]):
 # -- one-off calls under a deadline ---------------------------------------------------------------
 
 
-def _call(item: tuple[Callable[..., Any], tuple[Any, ...]], context: Any) -> Any:
-    fn, args = item
-    return ("ok", fn(*args))
+class _CallInWorker:
+    """What a deadline worker runs: the function it was forked with, on arguments sent per call.
+
+    The function is inherited, not pickled by name, so a worker never runs a different object
+    that the name resolves to in its own (fork-time) copy of the module.
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, args: tuple[Any, ...], context: Any) -> tuple[str, Any]:
+        return ("ok", self.fn(*args))
 
 
-_task_pool: ProcessPool[Any, Any] | None = None
-_task_pool_lock = threading.Lock()
+_deadline_pools: dict[int, tuple[Callable[..., Any], ProcessPool[Any, Any]]] = {}
+_deadline_lock = threading.Lock()
+_MAX_DEADLINE_POOLS = 4
 
 
 def call_with_deadline(fn: Callable[..., R], *args: Any, timeout: float) -> tuple[str, Any]:
     """Run `fn(*args)` in a persistent worker process, killed if it runs past `timeout` seconds.
 
     Returns ("ok", result), ("timeout", None) or ("crash", WorkerCrash); an exception `fn` raises
-    is re-raised here. `fn` and `args` must pickle (a module-level function and plain data): the
-    worker was forked before this call. Works from any thread and under a running event loop.
+    is re-raised here. `args` must pickle; `fn` is inherited by a worker forked for it (one small
+    pool per function, the few most recent kept). Works from any thread and under a running loop.
     """
-    global _task_pool
-    with _task_pool_lock:
-        if _task_pool is None or _task_pool.closed or _task_pool.pid != os.getpid():
-            _task_pool = ProcessPool(_call, workers=1, name="deadline")
-        pool = _task_pool
+    stale: list[ProcessPool[Any, Any]] = []
+    with _deadline_lock:
+        entry = _deadline_pools.get(id(fn))
+        if entry is None or entry[0] is not fn or entry[1].closed or entry[1].pid != os.getpid():
+            if entry is not None:
+                stale.append(entry[1])
+            entry = (fn, ProcessPool(_CallInWorker(fn), workers=1, name="deadline"))
+            _deadline_pools[id(fn)] = entry
+            while len(_deadline_pools) > _MAX_DEADLINE_POOLS:
+                stale.append(_deadline_pools.pop(next(iter(_deadline_pools)))[1])
+        pool = entry[1]
+    for old in stale:
+        old.close()
     (result,) = pool.map(  # type: ignore[var-annotated]
-        [(fn, args)],
+        [args],
         timeout=timeout,
         on_timeout=lambda i: ("timeout", None),
         on_crash=lambda i, exc: ("crash", exc),
     )
-    return result
+    return result  # type: ignore[no-any-return]
 
 
 # -- every pool of this process: closed at exit, forgotten in a forked child ---------------------
@@ -702,7 +720,9 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _lifeline, _pools_lock, _lifeline_lock
+    global _lifeline, _pools_lock, _lifeline_lock, _deadline_lock
+    _deadline_pools.clear()
+    _deadline_lock = threading.Lock()
     for p in list(_pools):
         p.forget()
     _pools.clear()

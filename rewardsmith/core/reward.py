@@ -356,11 +356,20 @@ def reward(
 
 
 def as_reward(obj: Any, *, what: str = "reward") -> Reward:
-    """A Reward, or a plain function wrapped as one; anything else is a UsageError."""
+    """A Reward, or a function wrapped as one; anything else is a UsageError.
+
+    A function with a `completions` parameter is a TRL reward function (called once per batch with
+    column lists, see `rewardsmith.trainer_adapter.from_trl`); any other is `f(sample) -> float | Score`.
+    """
     if isinstance(obj, Reward):
         return obj
     if callable(obj) and not isinstance(obj, type):
+        from rewardsmith.core.batch_function import BatchFunctionReward, takes_columns
+
+        if takes_columns(obj):
+            return BatchFunctionReward(obj)
         return FunctionReward(obj)
     raise UsageError(
-        f"{what}: expected a rewardsmith.Reward or a function f(sample) -> float | Score, got {type(obj).__name__}"
+        f"{what}: expected a rewardsmith.Reward, a function f(sample) -> float | Score, or a TRL reward function "
+        f"f(prompts, completions, **kwargs) -> list[float | None], got {type(obj).__name__}"
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import SpecError, UsageError
 from rewardsmith.core.reward import Reward, as_reward
 
 
@@ -112,7 +112,7 @@ def build_preset(entry: PresetEntry, params: dict[str, Any]) -> Reward:
     checked = {k: _check_param(entry.name, k, v, hints.get(k)) for k, v in params.items()}
     try:
         reward = factory(**checked)
-    except SpecError:
+    except UsageError:  # SpecError, ConfigError: already say what to fix
         raise
     except (TypeError, ValueError) as exc:
         raise SpecError(f"preset {entry.name!r}: {exc}") from exc
@@ -178,7 +178,12 @@ def _check_param(preset: str, key: str, value: Any, annotation: Any) -> Any:
     try:
         return TypeAdapter(annotation).validate_python(value)
     except ValidationError as exc:
-        wanted = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        choices = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else ()
+        wanted = (
+            "one of " + ", ".join(repr(c) for c in choices)
+            if choices
+            else getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        )
         msg = exc.errors()[0].get("msg", "invalid value")
         raise SpecError(f"preset {preset!r}: parameter {key!r} expects {wanted}, got {value!r} ({msg})") from None
     except Exception:  # an annotation pydantic cannot build a validator for

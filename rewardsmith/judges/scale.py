@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.judges.base import JudgeSettings, LLMJudge
@@ -74,7 +74,7 @@ def scale_judge(
     (1, 10, 'score')
     """
     if not (isinstance(lo, int) and isinstance(hi, int) and lo < hi):
-        raise SpecError(f"scale judge: lo and hi must be integers with lo < hi, got {lo!r} and {hi!r}")
+        raise ConfigError(f"scale judge: lo and hi must be integers with lo < hi, got {lo!r} and {hi!r}")
     settings = JudgeSettings.from_options(options, who=f"scale judge {name!r}")
     return ScaleJudge(
         settings,

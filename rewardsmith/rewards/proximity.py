@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.core.reward import Reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -55,14 +55,14 @@ def check_bands(bands: Any, what: str) -> list[tuple[float, float]]:
     try:
         pairs = [(float(d), float(v)) for d, v in bands]
     except (TypeError, ValueError):
-        raise SpecError(f"{what}: bands must be [[max_distance, value], ...], got {bands!r}") from None
+        raise ConfigError(f"{what}: bands must be [[max_distance, value], ...], got {bands!r}") from None
     if not pairs:
-        raise SpecError(f"{what}: bands must list at least one [max_distance, value] pair")
+        raise ConfigError(f"{what}: bands must list at least one [max_distance, value] pair")
     distances = [d for d, _ in pairs]
     if any(d < 0 or math.isnan(d) for d in distances):
-        raise SpecError(f"{what}: bands: distances must be ≥ 0, got {distances}")
+        raise ConfigError(f"{what}: bands: distances must be ≥ 0, got {distances}")
     if distances != sorted(distances):
-        raise SpecError(f"{what}: bands: distances must increase, got {distances}")
+        raise ConfigError(f"{what}: bands: distances must increase, got {distances}")
     return pairs
 
 
@@ -90,9 +90,9 @@ class Proximity(Reward):
             ("metric", metric, _METRICS),
         ):
             if value not in allowed:
-                raise SpecError(f"proximity: {option} must be one of {', '.join(allowed)}, got {value!r}")
+                raise ConfigError(f"proximity: {option} must be one of {', '.join(allowed)}, got {value!r}")
         if not tolerance > 0:
-            raise SpecError(f"proximity: tolerance must be > 0, got {tolerance}")
+            raise ConfigError(f"proximity: tolerance must be > 0, got {tolerance}")
         self.mode, self.tolerance, self.miss = mode, float(tolerance), float(miss)
         self.bands = check_bands(bands, "proximity")
         self.kind, self.field, self.extract = kind, field, extract

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 
 # flag dest → dotted config key
 _FLAG_KEYS = {
@@ -91,7 +91,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         fields["progress"] = False
     for item in args.overrides:
         if "=" not in item:
-            raise SpecError(f"unexpected argument {item!r}: overrides are KEY=VALUE, e.g. grpo.steps=20")
+            raise ConfigError(f"unexpected argument {item!r}: overrides are KEY=VALUE, e.g. grpo.steps=20")
     return load_config(args.config, args.overrides, **fields)
 
 

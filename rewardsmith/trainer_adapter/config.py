@@ -1,7 +1,7 @@
 """`TrainConfig`: everything `rewardsmith train` needs, validated before any model is loaded.
 
 A config comes from a YAML/JSON file, keyword arguments, and dotted CLI overrides (`grpo.steps=20`),
-in that order of precedence (later wins). Every bad value fails here with a `SpecError` that names the
+in that order of precedence (later wins). Every bad value fails here with a `ConfigError` that names the
 field and the fix, so a typo never costs a model load: unknown reward SPECs are resolved now with
 `rewardsmith.load`, generations per prompt must divide the batch, and a model given as a path must exist.
 """
@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.trainer_adapter.model import DEFAULT_MODEL
 
 # The demo's composite: the think/answer layout (soft: any whitespace between the blocks), correctness
@@ -40,12 +40,12 @@ class RewardTerm(_Section):
     @field_validator("spec")
     @classmethod
     def _resolves(cls, spec: str) -> str:
-        from rewardsmith.core.errors import SpecError
+        from rewardsmith.core.errors import UsageError
         from rewardsmith.core.spec import load
 
         try:
             load(spec)
-        except SpecError as exc:  # a ValueError, so pydantic reports it under rewards.<i>.spec
+        except UsageError as exc:  # a ValueError, so pydantic reports it under rewards.<i>.spec
             raise ValueError(str(exc)) from None
         return spec
 
@@ -177,7 +177,7 @@ class TrainConfig(_Section):
 
 
 def load_config(path: str | None = None, overrides: list[str] | None = None, **fields: Any) -> TrainConfig:
-    """File (YAML or JSON), then keyword `fields`, then `key.sub=value` overrides; SpecError on bad values."""
+    """File (YAML or JSON), then keyword `fields`, then `key.sub=value` overrides; ConfigError on bad values."""
     data: dict[str, Any] = {}
     if path is not None:
         data = read_config_file(path)
@@ -187,7 +187,7 @@ def load_config(path: str | None = None, overrides: list[str] | None = None, **f
     for item in overrides or []:
         key, eq, raw = item.partition("=")
         if not eq or not key.strip():
-            raise SpecError(f"override {item!r} is not key=value (e.g. grpo.steps=20 or lora.r=8)")
+            raise ConfigError(f"override {item!r} is not key=value (e.g. grpo.steps=20 or lora.r=8)")
         set_dotted(data, key.strip(), parse_value(raw.strip()))
     return build_config(data)
 
@@ -196,13 +196,13 @@ def build_config(data: dict[str, Any]) -> TrainConfig:
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(format_errors(exc)) from None
+        raise ConfigError(format_errors(exc)) from None
 
 
 def read_config_file(path: str) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
-        raise SpecError(f"--config: file {path!r} does not exist")
+        raise ConfigError(f"--config: file {path!r} does not exist")
     text = file.read_text(encoding="utf-8")
     try:
         if file.suffix == ".json":
@@ -212,13 +212,13 @@ def read_config_file(path: str) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
     except (ValueError, Exception) as exc:  # yaml.YAMLError and json.JSONDecodeError
-        raise SpecError(
+        raise ConfigError(
             f"--config: {path!r} is not valid {'JSON' if file.suffix == '.json' else 'YAML'} ({exc})"
         ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise SpecError(f"--config: {path!r} must hold a mapping of settings, got {type(data).__name__}")
+        raise ConfigError(f"--config: {path!r} must hold a mapping of settings, got {type(data).__name__}")
     return data
 
 
@@ -238,7 +238,7 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     for part in parents:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise SpecError(f"override {key!r}: {part!r} is not a section")
+            raise ConfigError(f"override {key!r}: {part!r} is not a section")
         node = child
     node[leaf] = value
 
@@ -250,7 +250,7 @@ def format_errors(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"]) or "config"
         msg = err["msg"].removeprefix("Value error, ")
         ctx = err.get("ctx", {}).get("error")
-        if isinstance(ctx, SpecError):
+        if isinstance(ctx, ConfigError):
             msg = str(ctx)
         if err["type"] == "extra_forbidden":
             msg = "unknown setting (check the spelling; `rewardsmith train --help` lists the sections)"

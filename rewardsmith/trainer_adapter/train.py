@@ -6,7 +6,7 @@ A run writes `runs/<name>/`: `config.json`, `metrics.jsonl` (one line per logged
 (mean reward and each part per step) and `adapter/` (the LoRA weights, loadable with peft).
 
 Device policy: `auto` picks CUDA when torch sees a GPU (bf16 when the GPU supports it), else CPU in
-float32; `cuda` without a GPU is a SpecError, not a silent fallback.
+float32; `cuda` without a GPU is a ConfigError, not a silent fallback.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.trainer_adapter.config import TrainConfig
 
 MEAN_KEY = "reward"  # TRL's mean of the weighted total over the batch
@@ -63,7 +63,7 @@ def pick_device(requested: str) -> tuple[str, bool]:
 
     has_cuda = torch.cuda.is_available()
     if requested == "cuda" and not has_cuda:
-        raise SpecError("device 'cuda' was requested but torch sees no GPU; use --device cpu or auto")
+        raise ConfigError("device 'cuda' was requested but torch sees no GPU; use --device cpu or auto")
     device = "cuda" if (requested == "cuda" or (requested == "auto" and has_cuda)) else "cpu"
     return device, device == "cuda" and torch.cuda.is_bf16_supported()
 
@@ -99,16 +99,16 @@ def load_datasets(config: TrainConfig) -> tuple[Any, Any | None]:
         data = load_dataset(ds.path, split=ds.split)
     if isinstance(data, DatasetDict):
         if ds.split not in data:
-            raise SpecError(f"dataset.split {ds.split!r} not in {ds.path!r}; it has {', '.join(data)}")
+            raise ConfigError(f"dataset.split {ds.split!r} not in {ds.path!r}; it has {', '.join(data)}")
         data = data[ds.split]
     if ds.prompt_column != "prompt":
         if ds.prompt_column not in data.column_names:
-            raise SpecError(
+            raise ConfigError(
                 f"dataset.prompt_column {ds.prompt_column!r} is not a column of {ds.path!r}: {data.column_names}"
             )
         data = data.rename_column(ds.prompt_column, "prompt")
     if "prompt" not in data.column_names:
-        raise SpecError(
+        raise ConfigError(
             f"dataset {ds.path!r} has no 'prompt' column (columns: {data.column_names}); set dataset.prompt_column"
         )
     return data, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.rewards.proximity import extract_answer, proximity, relative_distance
 
 
@@ -94,7 +94,7 @@ def test_numeric_kind_needs_a_numeric_reference():
     ],
 )
 def test_bad_config(kwargs, field):
-    with pytest.raises(SpecError, match=field):
+    with pytest.raises(ConfigError, match=field):
         proximity(**kwargs)
 
 

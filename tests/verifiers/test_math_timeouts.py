@@ -7,7 +7,6 @@ import re
 import threading
 import time
 
-import psutil
 import pytest
 
 import rewardsmith
@@ -72,31 +71,14 @@ def _check_timeout(score, elapsed):
     assert elapsed < LIMIT + 3
 
 
-def _no_children_left():
-    """Only the engine's persistent pool processes remain: the hung checker was killed."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        left = []
-        for p in psutil.Process().children(recursive=True):
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE and not p.name().startswith("rewardsmith-"):
-                    left.append(p)
-            except psutil.Error:
-                continue
-        if not left:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 SAMPLE = {"completion": r"\boxed{x^2+1}", "answer": "x^2+1+0*y"}
 
 
-def test_timeout_on_the_main_thread(hanging_sympy):
+def test_timeout_on_the_main_thread(hanging_sympy, no_stray_processes):
     start = time.monotonic()
     score = math_answer(timeout=LIMIT).score(SAMPLE)
     _check_timeout(score, time.monotonic() - start)
-    assert _no_children_left()
+    no_stray_processes()
 
 
 def test_timeout_from_a_thread(hanging_sympy):
@@ -128,13 +110,13 @@ async def test_timeout_from_asyncio(hanging_sympy):
     assert scores[1].value == 1.0  # the fast path never needed the child
 
 
-def test_timeout_in_score_batch_kills_the_worker(hanging_sympy):
+def test_timeout_in_score_batch_kills_the_worker(hanging_sympy, no_stray_processes):
     samples = [SAMPLE, {"completion": "#### 4", "answer": "4"}, SAMPLE]
     start = time.monotonic()
     scores = rewardsmith.load("math:timeout=2").score_batch(samples, workers=2)
     assert time.monotonic() - start < 2 * LIMIT + 5
     assert [(s.value, s.status) for s in scores] == [(0.0, "timeout"), (1.0, "ok"), (0.0, "timeout")]
-    assert _no_children_left()
+    no_stray_processes()
 
 
 def _random_answer(rng):

@@ -28,10 +28,11 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.verifiers.code.codec import NotPlainData, ValueTooLarge, encode
 
 
-class NotProbeable(Exception):
+class NotProbeable(RewardsmithError):
     """This test needs the program's interpreter (it runs in-process)."""
 
 
@@ -396,7 +397,7 @@ class ProbeResult:
     error: str = ""
 
 
-class ProbeFailed(Exception):
+class ProbeFailed(RewardsmithError):
     """A probe the test needs raised in the program (the test fails with that error)."""
 
 

@@ -2,14 +2,14 @@
 
 Each stage (extraction, parsing guards, equivalence) takes its own frozen dataclass, so a
 caller changes one decision without touching the others and every option is visible.
-Bad values raise SpecError naming the field and the fix, at construction time.
+Bad values raise ConfigError naming the field and the fix, at construction time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 
 #: extraction rules, in the default priority order (see `extract.py` for each one)
 EXTRACTORS = ("boxed", "answer_tag", "answer_is", "gsm8k", "last_number")
@@ -35,11 +35,13 @@ class ExtractionConfig:
             object.__setattr__(self, "priority", tuple(p.strip() for p in self.priority.split(",") if p.strip()))
         unknown = [p for p in self.priority if p not in EXTRACTORS]
         if unknown:
-            raise SpecError(f"math: extract priority has unknown rule(s) {unknown}; use any of {', '.join(EXTRACTORS)}")
+            raise ConfigError(
+                f"math: extract priority has unknown rule(s) {unknown}; use any of {', '.join(EXTRACTORS)}"
+            )
         if not self.priority and not self.bare:
-            raise SpecError("math: extract priority is empty and bare=False, so nothing can ever be extracted")
+            raise ConfigError("math: extract priority is empty and bare=False, so nothing can ever be extracted")
         if self.bare_max_chars < 1:
-            raise SpecError(f"math: bare_max_chars must be at least 1, got {self.bare_max_chars}")
+            raise ConfigError(f"math: bare_max_chars must be at least 1, got {self.bare_max_chars}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ class GuardConfig:
     def __post_init__(self) -> None:
         for name in ("max_chars", "max_digits", "max_factorial", "max_depth"):
             if getattr(self, name) < 1:
-                raise SpecError(f"math: {name} must be a positive integer, got {getattr(self, name)}")
+                raise ConfigError(f"math: {name} must be a positive integer, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +87,8 @@ class EquivalenceConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.rel_tol < 1:
-            raise SpecError(f"math: rel_tol must be in [0, 1), got {self.rel_tol}")
+            raise ConfigError(f"math: rel_tol must be in [0, 1), got {self.rel_tol}")
         if self.percent not in ("lenient", "strict"):
-            raise SpecError(f"math: percent must be 'lenient' or 'strict', got {self.percent!r}")
+            raise ConfigError(f"math: percent must be 'lenient' or 'strict', got {self.percent!r}")
         if not 1 <= self.probes <= 50:
-            raise SpecError(f"math: probes must be between 1 and 50, got {self.probes}")
+            raise ConfigError(f"math: probes must be between 1 and 50, got {self.probes}")

@@ -30,11 +30,12 @@ from typing import Any
 
 import sympy as sp
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.verifiers.math.config import GuardConfig
 from rewardsmith.verifiers.math.normalize import normalize
 
 
-class ParseFailure(Exception):
+class ParseFailure(RewardsmithError):
     """The answer is not maths we can read (it is then compared as text)."""
 
 

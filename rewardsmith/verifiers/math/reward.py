@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.core.reward import Reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -56,7 +56,7 @@ class MathVerifier(Reward):
         name: str,
     ) -> None:
         if timeout is not None and not timeout > 0:
-            raise SpecError(f"{name}: timeout must be a positive number of seconds (or None), got {timeout!r}")
+            raise ConfigError(f"{name}: timeout must be a positive number of seconds (or None), got {timeout!r}")
         self.extraction, self.equivalence = extraction, equivalence
         self.field, self.timeout, self.name = field, timeout, name
 
