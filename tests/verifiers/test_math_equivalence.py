@@ -87,7 +87,8 @@ CATEGORIES = {
         ("13", r"\text{13}", True),
         (r"\pi r^2 h", r"\pi r^2", False),
         (r"\frac{1}{2}", r"\sin 30^\circ", True),
-        (r"\frac{\pi}{6}", r"30^\circ", False),
+        (r"\frac{\pi}{6}", r"30^\circ", True),  # degrees="lenient": the same angle
+        (r"\frac{\pi}{6}", "30", False),  # a bare 30 says nothing about degrees
     ],
     "choice": [("B", "(B)", True), ("B", r"\text{(C)}", False), ("E", "(E) 12", True)],
     "text": [
@@ -115,7 +116,7 @@ def test_categories(category, gold, pred, equal):
         ("1 000", "1000"),
         ("(100,200)", "(100,200)"),  # a comma inside an expression separates items
         (r"\$5.00", "5.00"),
-        (r"30^{\circ}", "30"),
+        (r"30^{\circ}", r"30 \degree"),  # the degree mark the parser reads
         (r"x \in [1, 2)", "[1, 2)"),
         ("1 and 2", "1, 2"),
         ("3 1/2", r"(3+\frac{1}{2})"),
@@ -152,7 +153,7 @@ def test_guards_keep_huge_numbers_unevaluated():
     power = parse_answer(r"10^{10^{10}}")
     assert power.kind == "scalar" and power.huge
     fact = parse_answer("9999!")
-    assert fact.huge and str(fact) == "factorial(9999)"
+    assert fact.huge and str(fact) == "HUGE(factorial(9999))"
     assert not parse_answer("2^{100}").huge  # small enough to be exact
     assert verify(r"10^{10^{10}}", r"10^{10^{10}}+1").equal is False
     assert verify("9999!", "9998!").equal is False
@@ -163,11 +164,16 @@ def test_parse_refuses_too_deep_and_too_long():
     assert verify("7", "7" * 5000).rule == "too_long"
 
 
-def test_decimal_reference_sets_precision_and_exact_reference_uses_rel_tol():
+def test_decimal_reference_sets_precision_and_no_near_miss_passes():
     assert verify("0.33", r"\frac{1}{3}").rule == "rounded_to_reference"
-    assert verify(r"\frac{1}{3}", "0.3333333333").equal
-    assert not verify(r"\frac{1}{3}", "0.333").equal
+    assert verify("2.7", "2.70").equal and not verify("2.7", "2.72").equal  # a decimal states its value
+    assert not verify("1.0000001", "1").equal
+    assert not verify(r"\pi", "3.14159").equal and not verify(r"\frac{1}{3}", "0.3333333333").equal
+    assert verify(r"\frac{1}{12}", "0.08333333333333333").rule == "rel_tol"  # a float's round-off only
     assert is_equivalent(r"\frac{1}{3}", "0.333", rel_tol=0.01)
+    assert is_equivalent(r"\frac{1}{3}", "0.333", abs_tol=0.001)
+    assert verify(r"1.5 \times 10^{3}", "1523").rule == "rounded_to_reference"  # scientific sets precision
+    assert not verify(r"1.5 \times 10^{3}", "1.52 \\times 10^{3}").equal
 
 
 def test_percent_policy_is_configurable():
@@ -211,10 +217,14 @@ def test_missing_answer_column_is_an_input_error():
 
 
 def test_presets_load_with_parameters():
-    r = rewardsmith.load("math:percent=strict,last_number=true,timeout=2")
+    r = rewardsmith.load("math:percent=strict,timeout=2")
     assert (
         r.score({"completion": "3 apples and then 8\nthe end", "answer": "8"}).details["extraction_rule"]
         == "last_number"
+    )
+    assert (
+        rewardsmith.load("math:strict=true").score({"completion": "3 apples and then 8\nthe end", "answer": "8"}).status
+        == "no_answer"
     )
     assert rewardsmith.load("math:percent=strict").score({"completion": r"\boxed{60\%}", "answer": "60"}).value == 0.0
     eq = rewardsmith.load("math_equal")

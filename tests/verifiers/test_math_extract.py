@@ -72,31 +72,39 @@ def test_answer_word_alone_is_not_a_marker():
     assert extract_answer("Let me answer this question carefully.\nIt is hard.") is None
 
 
-def test_last_number_is_opt_in():
+def test_guessing_is_marked_and_strict_turns_it_off():
     text = "She had 3 apples and bought 5 more, so 8 in total.\nThat is all."
-    assert extract_answer(text) is None
-    found = extract_answer(text, ExtractionConfig(priority=("boxed", "last_number")))
-    assert found is not None and (found.answer, found.rule) == ("8", "last_number")
+    found = extract_answer(text)
+    assert found is not None and (found.answer, found.rule, found.guessed) == ("8", "last_number", True)
+    assert extract_answer(text, ExtractionConfig(guess=False)) is None
+    assert not extract_answer(r"so \boxed{8}").guessed
 
 
 def test_priority_is_configurable():
     text = "#### 5\nbut also \\boxed{6}"
-    assert extract_answer(text).answer == "6"
-    assert extract_answer(text, ExtractionConfig(priority=("gsm8k", "boxed"))).answer == "5"
-    assert extract_answer(text, ExtractionConfig(priority="gsm8k,boxed")).answer == "5"
+    assert extract_answer(text).answer == "6"  # the explicit answer written last wins
+    assert extract_answer(text, ExtractionConfig(priority=("gsm8k", "boxed"))).answer == "6"
+    assert extract_answer(text, ExtractionConfig(priority=("gsm8k", "boxed"), prefer="priority")).answer == "5"
+    assert extract_answer(text, ExtractionConfig(priority="gsm8k,boxed", prefer="priority")).answer == "5"
+    assert extract_answer(text, ExtractionConfig(priority=("gsm8k",))).answer == "5"
 
 
 def test_bare_answers_are_short_single_lines():
-    assert extract_answer("x" * 81) is None
-    assert extract_answer("1\n2") is None
-    assert extract_answer("12", ExtractionConfig(bare=False)) is None
+    no_guess = ExtractionConfig(guess=False)
+    assert extract_answer("x" * 81, no_guess) is None
+    assert extract_answer("1\n2", no_guess) is None
+    assert extract_answer("12", ExtractionConfig(bare=False, guess=False)) is None
 
 
 def test_bad_config_names_the_field():
     with pytest.raises(SpecError, match="unknown rule"):
         ExtractionConfig(priority=("boxed", "lastnumber"))
-    with pytest.raises(SpecError, match="nothing can ever be extracted"):
-        ExtractionConfig(priority=(), bare=False)
+    with pytest.raises(SpecError, match="guess"):
+        ExtractionConfig(priority=("boxed", "last_number"))
+    with pytest.raises(SpecError, match="nothing can be extracted"):
+        ExtractionConfig(priority=(), bare=False, guess=False)
+    with pytest.raises(SpecError, match="prefer"):
+        ExtractionConfig(prefer="first")
 
 
 def test_huge_completion_is_scanned_linearly():
