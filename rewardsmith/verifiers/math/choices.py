@@ -24,6 +24,7 @@ _LEADING = re.compile(
 )
 _WRAPPERS = re.compile(r"\\(?:textbf|text|mathrm|mathbf|textrm|mbox)\s*\{([^{}]*)\}")
 _STANDALONE = re.compile(r"(?<![A-Za-z\\])\(?([A-Z])\)?(?![A-Za-z])")
+_MORE_LETTERS = re.compile(r"\s*(?:[,/&]|\bor\b|\band\b)?\s*\(?[A-Z]\)?\s*(?:[,.)/&]|\bor\b|\band\b|$)")
 _ARTICLE = re.compile(r"[AI]\s+[a-z]")  # "A careful check", "I think": English words, not options
 
 
@@ -74,8 +75,11 @@ def leading_letter(text: str, choices: Choices) -> str | None:
     """The letter an answer starts with: "(D) Alina", "D.", "Option D", "\\textbf{(D) }15"."""
     if "\\" in text:
         text = _WRAPPERS.sub(r"\1 ", text)
-    m = _LEADING.match(text.replace("$", " ").strip())
+    text = text.replace("$", " ").strip()
+    m = _LEADING.match(text)
     if m is None or m.group(1) not in choices.letters:
+        return None
+    if _MORE_LETTERS.match(text, m.end()):  # "A, B, C, D" or "A or B" names no single option
         return None
     return m.group(1)
 
@@ -98,9 +102,17 @@ def reference_letter(gold: str, choices: Choices) -> str | None:
 
 
 def last_letter(text: str, choices: Choices) -> str | None:
-    """The last option letter standing alone in prose ("…therefore I think it's B"): a guess."""
-    found = None
-    for m in _STANDALONE.finditer(text):
-        if m.group(1) in choices.letters and not _ARTICLE.match(text, m.start(1)):
-            found = m.group(1)
-    return found
+    """The last option letter standing alone in prose ("…therefore I think it's B"): a guess.
+
+    None when the prose lists the options ("A, B, C or D?") or hedges ("A or B"): no choice is made.
+    """
+    found = [
+        m for m in _STANDALONE.finditer(text) if m.group(1) in choices.letters and not _ARTICLE.match(text, m.start(1))
+    ]
+    if not found or len({m.group(1) for m in found}) >= 3:
+        return None
+    if len(found) >= 2 and re.fullmatch(
+        r"\)?\s*(?:,|or|and|/)\s*\(?", text[found[-2].end(1) : found[-1].start(1)], re.I
+    ):
+        return None
+    return found[-1].group(1)

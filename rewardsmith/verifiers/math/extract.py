@@ -38,8 +38,9 @@ from rewardsmith.verifiers.math.config import ExtractionConfig
 
 _MAX_ANSWER_CHARS = 1000  # an "answer" captured after a marker is cut here
 _MAX_BOXES = 50  # boxes examined from the end of a completion
+_PLAIN = re.compile(r"-?[\d,]*\d(?:\.\d+)?\.?$")
+_GUESS_WINDOW = 3000  # characters at the end of a completion that guessing reads
 _MAX_BOX_CHARS = 5000  # a box whose content runs longer is not an answer (and is not scanned further)
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 _GSM8K = re.compile(r"####[ \t]*")
 _JOINER = re.compile(r"\s*(?:,|;|\bor\b|\band\b|,\s*and\b|,\s*or\b|\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\})\s*", re.I)
 _GAP_NOISE = re.compile(r"\\(?:text|mbox|textrm)\s*\{([^{}]*)\}|\\(?:quad|qquad|[,;:! ])|\\[()\[\]]|\$")
@@ -58,6 +59,22 @@ _UNIT_WORDS = re.compile(
     r"|dollars?|cents?|euros?|units?|square|cubic|sq|yuan|rupees?|mph)\b",
     re.IGNORECASE,
 )
+_NEGATION = re.compile(r"\s*(?:not|n't|never|incorrect|wrong|no longer)\b", re.IGNORECASE)
+_LEAD_IN = re.compile(
+    r"[\s*_\"'“:(]*(?:approximately|about|around|exactly|roughly|either|environ|約|约)?[\s*_\"'“:(]*", re.I
+)
+_HEDGE = re.compile(r"\s*(?:,?\s*(?:or|ou|o|oder|или|或|或者|أو|या)\s+(?:maybe\s+|perhaps\s+)?)\s*", re.IGNORECASE)
+#: a value the sentence denies: "is not 6", "isn't 6" (searched just before a candidate)
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno longer|不是|ليس)\s*(?:\w+\s+){0,1}\W*$", re.IGNORECASE)
+_NOT_ANSWERS = {"correct", "not", "as", "that", "this", "wrong", "to", "i", "i'm", "we", "unknown", "unclear", "below"}
+#: a final sentence that gives up: no guess is taken from the sentences before it
+_GIVE_UP = re.compile(
+    r"\b(?:cannot|can't|unable to|impossible to|not possible to|do not know|don't know|not sure)\b.{0,40}"
+    r"\b(?:determine|find|solve|answer|compute|calculate|know|sure)|无法|不知道|不能确定|impossible de|je ne sais pas",
+    re.IGNORECASE,
+)
+_MAX_TEXT_WORDS = 8  # a one-line completion of more words is a sentence, not a text answer
+_MAX_GUESS_SENTENCES = 3  # only the conclusion: the last sentences that could hold an answer
 _BOILERPLATE = re.compile(r"hope it is correct|let me know|feel free|any questions", re.IGNORECASE)
 
 
@@ -202,6 +219,8 @@ def _from_capture(raw: str) -> str | None:
     raw = raw.strip().lstrip("*_ \t").strip()[:_MAX_ANSWER_CHARS]
     if not raw:
         return None
+    if _PLAIN.match(raw):  # "#### 12,345": nothing to cut
+        return raw.rstrip(".")
     boxed = _boxed(raw)
     if boxed is not None:
         return boxed[1]
@@ -216,17 +235,41 @@ def _from_capture(raw: str) -> str | None:
             parts.append(span.text)
         return ", ".join(parts)
     if _is_prose(raw):
-        verbs = list(prose.COPULA.finditer(raw))
-        for verb in reversed(verbs):
-            after = prose.candidates(raw, verb.end(), len(raw), spans)
-            if after:
-                return after[0].text
         found = prose.candidates(raw, 0, len(raw), spans)
-        if found:
-            return found[0].text
+        negated = _NEGATION.match(raw) is not None
+        if found and not negated and _LEAD_IN.fullmatch(raw[: found[0].start]):
+            return _joined(raw, found, 0)  # "5 since x is 2": the value comes first
+        for verb in prose.COPULA.finditer(raw):  # "The largest $n$ is 34": the value follows the verb
+            after = [i for i, c in enumerate(found) if c.start >= verb.end()]
+            if after:
+                return _joined(raw, found, after[0])
+        if found and not negated:
+            return _joined(raw, found, 0)
+        if negated:  # "not 6, but we ...": no value is stated
+            return None
+    return _trim(raw) or None
+
+
+def _trim(raw: str) -> str:
     for _ in range(2):  # "**92**。": sentence punctuation and emphasis, in either order
         raw = re.sub(r"[.;!。]+\s*$", "", raw.strip().strip("*_\"'“”")).strip()
-    return raw or None
+    return raw
+
+
+def _joins_candidates(text: str, a: prose.Candidate, b: prose.Candidate) -> bool:
+    gap = text[a.start + len(a.text) : b.start]
+    return bool(_JOINER.fullmatch(gap) or _HEDGE.fullmatch(gap))
+
+
+def _joined(text: str, found: list[prose.Candidate], i: int) -> str:
+    """The candidate at `i`, with the ones joined to it by "or" / "and" / commas: "3 or 5" is two
+    answers (a hedge is graded as the list it is), while "220 $ ... 12 mois" stays 220."""
+    parts = [found[i]]
+    for nxt in found[i + 1 :]:
+        if not _joins_candidates(text, parts[-1], nxt):
+            break
+        parts.append(nxt)
+    return ", ".join(c.text for c in parts)
 
 
 def _is_prose(text: str) -> bool:
@@ -238,18 +281,22 @@ def _is_prose(text: str) -> bool:
 def _answer_tag(text: str, choices: Choices | None = None) -> tuple[int, str] | None:
     """The last <answer> block; it counts as written where it closes, so a marker inside it
     ("<answer>The answer is 5.</answer>") does not outrank it, and a box inside is the `boxed` rule's."""
-    found = _last(_ANSWER_TAG, text)
-    if found is None:
+    lower = text.lower()
+    close = lower.rfind("</answer>")  # rfind, not a lazy regex: 10,000 unclosed tags stay linear
+    opening = lower.rfind("<answer>", 0, close) if close >= 0 else -1
+    if opening < 0:
         return None
-    inner = found.group(1).strip()
+    inner = text[opening + len("<answer>") : close].strip()
     if not inner or _boxed(inner) is not None:
         return None
     said = _answer_is(inner, choices)
     got = said[1] if said is not None else _from_capture(inner)
-    return (found.end(), got) if got else None
+    return (close + len("</answer>"), got) if got else None
 
 
 def _answer_is(text: str, choices: Choices | None = None) -> tuple[int, str] | None:
+    if not prose.has_marker_word(text):  # a cheap test before the large multilingual pattern
+        return None
     for marker in reversed(list(prose.MARKER.finditer(text))):
         rest = text[marker.end() : marker.end() + _MAX_ANSWER_CHARS]
         head = rest.lstrip(" *_:\t\n")
@@ -271,7 +318,7 @@ def _plausible(answer: str) -> bool:
     if prose.looks_like_answer(answer):
         return True
     words = answer.split()
-    return 0 < len(words) <= 6 and words[0].lower() not in {"correct", "not", "as", "that", "this", "wrong", "to"}
+    return 0 < len(words) <= 6 and words[0].lower() not in _NOT_ANSWERS
 
 
 def _gsm8k(text: str) -> tuple[int, str] | None:
@@ -306,21 +353,32 @@ def is_bare_answer(text: str, max_chars: int) -> bool:
 
 
 def _guess(text: str, prompt: str | None) -> Extraction | None:
+    text = text[-_GUESS_WINDOW:]  # the final answer is in the last sentences; this bounds the work
     spans = [s for s in prose.math_spans(text) if not _is_prose(s.text)]
     prompt_words = prose.word_set(prompt) if prompt else set()
+    looked = 0
     for start, end in reversed(prose.sentences(text, spans)):
         sentence = text[start:end]
+        if looked == 0 and _GIVE_UP.search(sentence):
+            return None
         if prose.is_question(sentence) or _BOILERPLATE.search(sentence):
             continue
         if prompt_words and prose.restates(sentence, prompt_words):
             continue
-        found = prose.candidates(text, start, end, spans)
+        looked += 1
+        if looked > _MAX_GUESS_SENTENCES:
+            return None
+        found = [c for c in prose.candidates(text, start, end, spans) if not _NEGATED.search(text, start, c.start)]
         if not found:
             continue
-        bold = [c for c in found if c.kind == "bold"]
-        pick = bold[-1] if bold else found[-1]
+        bold = [i for i, c in enumerate(found) if c.kind == "bold"]
+        first = last = bold[-1] if bold else len(found) - 1
+        while first > 0 and _joins_candidates(text, found[first - 1], found[first]):
+            first -= 1  # "it might be 3 or 4": a hedge is graded as the list it is
+        pick = found[last]
+        answer = _joined(text, found, first) if first < last else pick.text
         rule = {"math": "last_math", "bold": "bold", "run": "last_number"}[pick.kind]
-        return Extraction(pick.text, rule, guessed=True)
+        return Extraction(answer, rule, guessed=True)
     return None
 
 
@@ -369,7 +427,8 @@ def extract_answer(
         if guessed is not None:
             return guessed
     if config.bare and stripped and len(stripped) <= config.bare_max_chars and "\n" not in stripped:
-        return Extraction(_from_capture(stripped) or stripped, "bare")
+        if len(stripped.split()) <= _MAX_TEXT_WORDS and not _GIVE_UP.search(stripped):
+            return Extraction(_trim(stripped) or stripped, "bare")  # a short text answer: "Tuesday"
     return None
 
 

@@ -89,6 +89,7 @@ _TEXT_WORDS = re.compile(
     r"(?<=\S)\s*\\(?:text|textrm|textnormal|mbox|mathrm|textit)\s*\{\s*([A-Za-z][A-Za-z.\s/]*[A-Za-z.]|[a-z])\s*\}"
     r"((?:\s*\^\s*\{?[23]\}?)?)"
 )
+_PLAIN_NUMBER = re.compile(r"-?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _GROUPED = re.compile(r"^-?[1-9]\d{0,2}(?:(?:,|\{,\})\d{3})+(?:\.\d+)?$|^-?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?$")
 _MIXED_LATEX = re.compile(r"^(-?)(\d+)\s*\\frac\s*\{(\d+)\}\s*\{(\d+)\}(%?)$|^(-?)(\d+)\s*\\frac(\d)(\d)(%?)$")
 _MIXED_PLAIN = re.compile(r"^(-?)(\d+)\s+(\d+)\s*/\s*(\d+)(%?)$")
@@ -184,6 +185,8 @@ def split_unit(answer: str) -> tuple[str, str | None]:
     >>> split_unit("3 hours"), split_unit(r"12\\text{ cm}^2"), split_unit("15 apples")
     (('3', 'hours'), ('12', 'cm^2'), ('15', None))
     """
+    if _PLAIN_NUMBER.match(answer):  # the common case, GSM8K-style: no string work needed
+        return (answer.replace(",", "") if "," in answer and _GROUPED.match(answer) else answer), None
     text = answer.translate(_TRANSLATE)
     if "\\\\" in text:
         text = _DOUBLE_ESCAPE.sub(_one_backslash, text)

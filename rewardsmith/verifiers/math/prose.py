@@ -17,6 +17,7 @@ milliseconds.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -72,7 +73,7 @@ _COMMANDS = (
 _DOUBLE_ESCAPE = re.compile(rf"(?<!\\)\\\\(?=(?:{_COMMANDS})(?![a-zA-Z]))")
 _TURN = re.compile(
     r"<\|(?:im_start|im_end|endoftext|eot_id|end|user|start_header_id|end_of_turn)\|>|</s>|<end_of_turn>"
-    r"|\n\s*(?:Human|User|Question|Problem|Q)\s*\d*\s*[:：]",
+    r"|\n[ \t]*(?:Human|User|Question|Problem|Q)[ \t]*\d*[ \t]*[:：]",
     re.IGNORECASE,
 )
 
@@ -99,11 +100,11 @@ def prepare(text: str) -> str:
 
 
 # -- maths spans --------------------------------------------------------------------------
-_SPAN = re.compile(
-    r"(?<!\\)\$\$(?P<d>.+?)(?<!\\)\$\$"
-    r"|(?<![\\$])\$(?!\$)(?P<i>[^\n$]*?(?:\\\$[^\n$]*?)*)(?<!\\)\$"
-    r"|\\\((?P<p>.+?)\\\)"
-    r"|\\\[(?P<b>.+?)\\\]",
+_SPAN = re.compile(  # bounded lengths: a span never closed costs at most 4000 characters of search
+    r"(?<!\\)\$\$(?P<d>.{1,4000}?)(?<!\\)\$\$"
+    r"|(?<![\\$])\$(?!\$)(?P<i>[^\n$]{0,2000}?(?:\\\$[^\n$]{0,2000}?){0,5})(?<!\\)\$"
+    r"|\\\((?P<p>.{1,2000}?)\\\)"
+    r"|\\\[(?P<b>.{1,4000}?)\\\]",
     re.DOTALL,
 )
 _WORDY = re.compile(r"[A-Za-z]{2,}")
@@ -145,7 +146,7 @@ MARKER = re.compile(
     r"(?:\bfinal\s+answer\b\s*\**\s*(?:[:：]|\bis\b|=)?"
     r"|\b(?:the|my|our|correct|final)\s+(?:correct\s+)?answer\s*\**\s*(?:" + _COPULA_EN + r"|[:：])"
     r"|\banswer\s*\**\s*(?:" + _COPULA_EN + r"|[:：])"
-    r"|^\s*\**answer\**(?=\s*(?:\$|\\\(|\\\[))"
+    r"|^[ \t]*\**answer\**(?=\s*(?:\$|\\\(|\\\[))"
     r"|\b(?:la\s+)?r[ée]ponse\s*(?:finale\s*)?(?:est|[:：])"
     r"|\b(?:la\s+)?respuesta\s*(?:final\s*)?(?:es|[:：])"
     r"|\b(?:a\s+)?resposta\s*(?:final\s*)?(?:é|[:：])"
@@ -160,6 +161,27 @@ MARKER = re.compile(
     r")[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
+_MARKER_WORDS = (
+    "answer",
+    "réponse",
+    "reponse",
+    "respuesta",
+    "resposta",
+    "antwort",
+    "risposta",
+    "ответ",
+    "答案",
+    "答え",
+)
+_MARKER_WORDS += ("정답", "إجابة", "اجابة", "جواب", "उत्तर")
+
+
+def has_marker_word(text: str) -> bool:
+    """Whether `text` can hold a MARKER at all (a substring test, much cheaper than the pattern)."""
+    lower = text.lower()
+    return any(word in lower for word in _MARKER_WORDS)
+
+
 #: words between a subject and its value: "the probability ... is 2/3", "体重是192公斤"
 COPULA = re.compile(
     r"\b(?:is|are|was|were|equals|becomes|gives|est|sont|vaut|égale?|es|son|ist|sind|beträgt|é|são|è|равно|равен"
@@ -217,17 +239,25 @@ def sentences(text: str, spans: list[Span]) -> list[tuple[int, int]]:
 
 def candidates(text: str, start: int, end: int, spans: list[Span]) -> list[Candidate]:
     """Candidates in text[start:end], in order: maths spans, bold text, numbers and runs outside spans."""
-    found = [Candidate(s.text, s.start, "math") for s in spans if start <= s.start < end and looks_like_answer(s.text)]
-    covered = [(s.start, s.end) for s in spans if s.end > start and s.start < end]
+    inside = [s for s in spans if s.end > start and s.start < end]
+    found = [Candidate(s.text, s.start, "math") for s in inside if s.start >= start and looks_like_answer(s.text)]
+    covered = sorted((s.start, s.end) for s in inside)
     for m in _BOLD.finditer(text, start, end):
-        if looks_like_answer(m.group(1)) and not any(a <= m.start() < b for a, b in covered):
+        if looks_like_answer(m.group(1)) and not _within(covered, m.start()):
             inner = RUN.search(m.group(1))  # **3页** -> 3, **25%** -> 25%
             found.append(Candidate(inner.group(0).strip() if inner else m.group(1).strip(), m.start(), "bold"))
-            covered.append((m.start(), m.end()))
+            bisect.insort(covered, (m.start(), m.end()))
     for m in RUN.finditer(text, start, end):
-        if not any(a <= m.start() < b for a, b in covered):
-            found.append(Candidate(m.group(0).strip(), m.start(), "run"))
+        if not _within(covered, m.start()):
+            lead = len(m.group(0)) - len(m.group(0).lstrip())
+            found.append(Candidate(m.group(0).strip(), m.start() + lead, "run"))
     return sorted(found, key=lambda c: c.start)
+
+
+def _within(ranges: list[tuple[int, int]], pos: int) -> bool:
+    """Whether `pos` falls in one of the sorted, non-overlapping (start, end) ranges."""
+    i = bisect.bisect_right(ranges, (pos, float("inf"))) - 1
+    return i >= 0 and ranges[i][0] <= pos < ranges[i][1]
 
 
 def is_question(sentence: str) -> bool:
