@@ -65,6 +65,8 @@ class Verdict:
 
 def _num(x: Any) -> complex | None:
     """A complex float of a constant expression, or None when it is not a finite number."""
+    if isinstance(x, sp.Basic) and x.has(sp.Sum, sp.Product):  # evalf of a sum to 1.7 terms crawls
+        return None
     try:
         v = sp.N(x, 30)
         c = complex(v)
@@ -306,6 +308,8 @@ class Comparer:
                 return Verdict(True, "symbolic_expand")
         except Exception:  # SymPy raises many things on odd input; the probe decides then
             pass
+        if a.has(sp.Sum, sp.Product) or b.has(sp.Sum, sp.Product):
+            return Verdict(False, "symbolic_undecided")  # a sum to n terms: only written-alike sums are equal
         probe = self._probe(a, b, free)
         if probe is not None:
             return Verdict(probe, "numeric_probe")
@@ -337,25 +341,26 @@ class Comparer:
         return True if valid >= 2 else None
 
     def ratio_constant(self, a: Any, b: Any) -> bool:
-        """a / b is one non-zero constant: a = 0 and b = 0 are the same equation."""
+        """a / b is one non-zero constant: a = 0 and b = 0 are the same equation.
+
+        Random points decide when they evaluate (cheap, and a ratio that is constant at six random
+        points is constant); `cancel` is the fallback for expressions the points cannot evaluate.
+        """
         free = a.free_symbols | b.free_symbols
+        if free:
+            values = []
+            for point in self._points(free):
+                va, vb = _num(a.xreplace(point)), _num(b.xreplace(point))
+                if va is None or vb is None or abs(vb) < 1e-12:
+                    continue
+                values.append(va / vb)
+            if len(values) >= 3:
+                return abs(values[0]) > 1e-12 and all(abs(v - values[0]) <= 1e-8 * abs(values[0]) for v in values)
         try:
             ratio = sp.cancel(a / b)
-            if ratio.is_number:
-                return bool(ratio != 0 and ratio.is_finite)
+            return bool(ratio.is_number and ratio != 0 and ratio.is_finite)
         except Exception:
-            pass
-        if not free:
             return False
-        values = []
-        for point in self._points(free):
-            va, vb = _num(a.xreplace(point)), _num(b.xreplace(point))
-            if va is None or vb is None or abs(vb) < 1e-12:
-                continue
-            values.append(va / vb)
-        if len(values) < 2 or abs(values[0]) < 1e-12:
-            return False
-        return all(abs(v - values[0]) <= 1e-8 * abs(values[0]) for v in values)
 
     # -- relations ---------------------------------------------------------------------------
     @staticmethod
@@ -402,7 +407,8 @@ class Comparer:
                     return Verdict(False, "label_mismatch")
             v = self.compare(gv, pv)
             return Verdict(v.equal, v.rule + "+label")
-        if self.cfg.intervals == "lenient":
+        simple = self.as_interval(gold) is not None and self.as_interval(pred) is not None
+        if self.cfg.intervals == "lenient" and not simple:  # two plain intervals were compared above
             sets = self._as_sets(gold, pred)
             if sets is not None:
                 return sets
@@ -518,14 +524,13 @@ class Comparer:
             return Verdict(False, f"{rule}_length")
         return Verdict(all(self.compare(g, p).equal for g, p in zip(gold, pred, strict=True)), rule)
 
-    def _distinct(self, items: tuple[MathValue, ...]) -> list[MathValue]:
-        if len(items) > _MAX_ITEMS:
-            return list(items)
-        out: list[MathValue] = []
+    @staticmethod
+    def _distinct(items: tuple[MathValue, ...]) -> list[MathValue]:
+        """Repeats dropped: the same parsed value written twice (`(3,17,3,7)` and `(3, 17, 3, 7)`)."""
+        seen: dict[str, MathValue] = {}
         for v in items:
-            if not any(self.compare(u, v).equal for u in out):
-                out.append(v)
-        return out
+            seen.setdefault(str(v), v)
+        return list(seen.values())
 
     def unordered(self, gold: tuple[MathValue, ...], pred: tuple[MathValue, ...], rule: str) -> Verdict:
         """Sets: order and repeats do not matter; labelled values pair up by label when labels differ."""
