@@ -43,8 +43,9 @@ def test_corpus_is_well_formed(cases):
         assert isinstance(c["expected"], bool) and c["gold"] and c["category"] and c["source"]
         assert ("prediction" in c) != ("completion" in c), c["id"]
     # both verdicts in every category with more than a handful of cases: no category of freebies
+    # (white-box attacks are the exception: each is a completion that must score 0)
     for cat, n in Counter(c["category"] for c in cases).items():
-        if n >= 6:
+        if n >= 6 and cat != "attack":
             assert {c["expected"] for c in cases if c["category"] == cat} == {True, False}, cat
     sources = " ".join(c["source"] for c in cases)
     assert "Math-Verify issue" in sources and "own near miss" in sources and "issue 20" in sources
