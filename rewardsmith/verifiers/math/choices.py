@@ -25,7 +25,7 @@ _LEADING = re.compile(
 _WRAPPERS = re.compile(r"\\(?:textbf|text|mathrm|mathbf|textrm|mbox)\s*\{([^{}]*)\}")
 _STANDALONE = re.compile(r"(?<![A-Za-z\\])\(?([A-Z])\)?(?![A-Za-z])")
 _MORE_LETTERS = re.compile(r"\s*(?:[,/&]|\bor\b|\band\b)?\s*\(?[A-Z]\)?\s*(?:[,.)/&]|\bor\b|\band\b|$)")
-_ARTICLE = re.compile(r"[AI]\s+[a-z]")  # "A careful check", "I think": English words, not options
+_ARTICLE = re.compile(r"[AI]\s+(?!(?:or|and|nor)\b)[a-z]")  # "A careful check", "I think": English words, not options
 
 
 @dataclass(frozen=True, slots=True)
