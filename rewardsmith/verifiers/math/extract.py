@@ -427,8 +427,9 @@ def extract_answer(
         if guessed is not None:
             return guessed
     if config.bare and stripped and len(stripped) <= config.bare_max_chars and "\n" not in stripped:
-        if len(stripped.split()) <= _MAX_TEXT_WORDS and not _GIVE_UP.search(stripped):
-            return Extraction(_trim(stripped) or stripped, "bare")  # a short text answer: "Tuesday"
+        words = len(stripped.split()) <= _MAX_TEXT_WORDS and not _GIVE_UP.search(stripped)
+        if words and not re.search(r"\d", stripped):  # a short text answer ("Tuesday"), not a sentence
+            return Extraction(_trim(stripped) or stripped, "bare")
     return None
 
 
