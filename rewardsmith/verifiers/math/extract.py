@@ -75,6 +75,7 @@ _GIVE_UP = re.compile(
 )
 _MAX_TEXT_WORDS = 8  # a one-line completion of more words is a sentence, not a text answer
 _MAX_GUESS_SENTENCES = 3  # only the conclusion: the last sentences that could hold an answer
+_LABEL_TAIL = re.compile(r"(?<=\S)\s*\b[a-zA-Z](?:_\w+)?\s*=\s*$")  # "... and x = " before the next value
 _BOILERPLATE = re.compile(r"hope it is correct|let me know|feel free|any questions", re.IGNORECASE)
 
 
@@ -216,7 +217,7 @@ def _sentence(text: str) -> str:
 
 def _from_capture(raw: str) -> str | None:
     """The answer in what follows a marker: a maths span, the value after a verb, or the words."""
-    raw = raw.strip().lstrip("*_ \t").strip()[:_MAX_ANSWER_CHARS]
+    raw = raw.strip().lstrip("*_: \t").strip()[:_MAX_ANSWER_CHARS]
     if not raw:
         return None
     if _PLAIN.match(raw):  # "#### 12,345": nothing to cut
@@ -257,7 +258,8 @@ def _trim(raw: str) -> str:
 
 
 def _joins_candidates(text: str, a: prose.Candidate, b: prose.Candidate) -> bool:
-    gap = text[a.start + len(a.text) : b.start]
+    """Two values given together: "3 or 5", "3, 5", "x = 3 and x = -3"."""
+    gap = _LABEL_TAIL.sub("", text[a.start + len(a.text) : b.start])
     return bool(_JOINER.fullmatch(gap) or _HEDGE.fullmatch(gap))
 
 
