@@ -145,8 +145,14 @@ class MathVerifier(Reward):
         return Score(0.0, f"{found.answer[:60]!r} does not equal {wanted} ({last.rule})", status, details)
 
 
-def _equivalence(strict: bool, **options: object) -> EquivalenceConfig:
-    return EquivalenceConfig(decimal_comma=not strict, **options)  # type: ignore[arg-type]
+_EQUIVALENCE_OPTIONS = ("rel_tol", "abs_tol", "percent", "degrees", "sets", "intervals", "imaginary", "units")
+_EQUIVALENCE_OPTIONS += ("text", "symbolic", "choices")
+
+
+def _equivalence(options: dict[str, object]) -> EquivalenceConfig:
+    """The factory's equivalence options (its locals) as a config; strict drops the comma reading."""
+    picked = {k: options[k] for k in _EQUIVALENCE_OPTIONS}
+    return EquivalenceConfig(decimal_comma=not options["strict"], **picked)  # type: ignore[arg-type]
 
 
 def math_answer(
@@ -210,20 +216,7 @@ def math_answer(
     1.0
     """
     extraction = ExtractionConfig(priority=_priority(priority), prefer=prefer, guess=not strict, bare=bare)
-    equivalence = _equivalence(
-        strict,
-        rel_tol=rel_tol,
-        abs_tol=abs_tol,
-        percent=percent,
-        degrees=degrees,
-        sets=sets,
-        intervals=intervals,
-        imaginary=imaginary,
-        units=units,
-        text=text,
-        symbolic=symbolic,
-        choices=choices,
-    )
+    equivalence = _equivalence(locals())
     return MathVerifier(extraction=extraction, equivalence=equivalence, field=field, timeout=timeout, name=name)
 
 
@@ -255,18 +248,5 @@ def math_equal(
     >>> math_equal().score({"completion": "[1, 2)", "answer": "[1, 2]"}).details["rule"]
     'interval_ends_open_closed'
     """
-    equivalence = _equivalence(
-        strict,
-        rel_tol=rel_tol,
-        abs_tol=abs_tol,
-        percent=percent,
-        degrees=degrees,
-        sets=sets,
-        intervals=intervals,
-        imaginary=imaginary,
-        units=units,
-        text=text,
-        symbolic=symbolic,
-        choices=choices,
-    )
+    equivalence = _equivalence(locals())
     return MathVerifier(extraction=None, equivalence=equivalence, field=field, timeout=timeout, name=name)
