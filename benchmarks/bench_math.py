@@ -104,7 +104,8 @@ def grader_math_verify_as_tested() -> Grade:
     def grade(case: dict[str, Any]) -> bool:
         call, pred = case["call"], case["completion"]
         if "string_config" in call:
-            found = parse(pred, [StringExtractionConfig(**call["string_config"])])
+            config = {k: tuple(v) if isinstance(v, list) else v for k, v in call["string_config"].items()}
+            found = parse(pred, [StringExtractionConfig(**config)])
             return bool(found) and str(found[-1]) == case["gold"]
         if "parse" in call:  # test_yujianll: the defaults
             return bool(verify(parse(case["gold"]), parse(pred)))

@@ -45,7 +45,7 @@ SKIPPED = {
     "huggingface/Math-Verify:tests/test_configs.py": "tests parse() configuration objects, not verdicts",
     "huggingface/Math-Verify:tests/test_timeout.py": "mocks the parser to sleep; our timeouts have their own tests",
     "huggingface/Math-Verify:tests/test_raise_on_error.py": "mocks the comparison to raise; no case to convert",
-    "huggingface/Math-Verify:tests/test_string_extraction.py#6": "needs a custom alphabet (strings=('U',))",
+    "huggingface/Math-Verify:tests/test_string_extraction.py#5": "needs a custom alphabet (strings=('U',))",
     "huggingface/lighteval:tests/unit/metrics/test_cases/extractiveness.json": "a summarization metric, not maths",
 }
 
