@@ -170,3 +170,33 @@ def test_random_answers_never_crash():
     assert all(s.value in (0.0, 1.0) and s.status in ("ok", "wrong", "timeout") for s in scores)
     same = [s for sample, s in zip(samples, scores, strict=True) if sample["completion"] == sample["answer"]]
     assert same and all(s.value == 1.0 for s in same)
+
+
+# Extraction runs before any deadline (in the caller's process for a single score()), so it must
+# be linear itself: each of these once took minutes through a regular expression that rescanned.
+ADVERSARIAL_COMPLETIONS = {
+    "unclosed display maths": r"\(" * 20_000,
+    "money-like dollars": "$ 1 " * 30_000,
+    "bold markers": "**1 " * 30_000,
+    "newlines": "\n" * 100_000,
+    "unclosed answer tags": "<answer>" * 10_000,
+    "unclosed boxes": ("Let me see. " + r"\boxed{" * 3 + "x^" * 50) * 1000,
+    "boxes and joiners": r"\boxed{1} and " * 5_000,
+    "markers": "Final Answer: " * 7_000,
+    "hedges": "1 or " * 20_000,
+    "letters": "A or B " * 10_000,
+    "arithmetic run": "1+" * 50_000 + "1",
+    "thousands groups": "1," * 50_000,
+    "script digits": "٣" * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL_COMPLETIONS))
+def test_extraction_of_adversarial_completions_is_bounded(name):
+    text = ADVERSARIAL_COMPLETIONS[name]
+    reward = math_answer(timeout=LIMIT)
+    sample = {"completion": text, "answer": "5", **({"choices": "ABCD"} if name == "letters" else {})}
+    start = time.monotonic()
+    score = reward.score(sample)
+    assert time.monotonic() - start < LIMIT + 1, name
+    assert score.value == 0.0
