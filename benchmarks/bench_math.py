@@ -196,7 +196,7 @@ def run_grader(
 ) -> dict[str, Any]:
     warm(grade, warm_on)
 
-    def timed(case: dict[str, Any]) -> tuple[Any, float, str | None]:
+    def timed(case: dict[str, Any], context: Any = None) -> tuple[Any, float, str | None]:
         t0 = time.perf_counter()
         try:
             ok, err = grade(case), None
@@ -204,15 +204,17 @@ def run_grader(
             ok, err = False, type(exc).__name__
         return ok, time.perf_counter() - t0, err
 
-    pool: ProcessPool[dict[str, Any], tuple[Any, ...]] = ProcessPool(
-        timed,
-        workers=workers,
-        timeout=timeout,
-        on_timeout=lambda i: ("hang", timeout, None),
-        on_crash=lambda i, exc: (False, 0.0, "crash"),
-    )
+    pool: ProcessPool[dict[str, Any], tuple[Any, ...]] = ProcessPool(timed, workers=workers, name="bench")
     start = time.perf_counter()
-    results = pool.map(cases)
+    try:
+        results = pool.map(
+            cases,
+            timeout=timeout,
+            on_timeout=lambda i: ("hang", timeout, None),
+            on_crash=lambda i, exc: (False, 0.0, "crash"),
+        )
+    finally:
+        pool.close()
     return {"results": results, "wall": time.perf_counter() - start}
 
 

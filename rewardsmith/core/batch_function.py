@@ -57,7 +57,7 @@ class BatchFunctionReward(Reward):
                 "looks like f(prompts, completions, **kwargs) -> list[float | None]"
             )
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "trl_reward")
+        self.name = name or str(getattr(fn, "__name__", "trl_reward"))
         self._async = inspect.iscoroutinefunction(fn)
         self.kind = "io" if self._async else "inline"
         self.timeout = timeout

@@ -214,31 +214,43 @@ def _worker_main(sock_fd: int, life_r: int, supervisor: int, fn: Callable[[Any, 
         if msg is None:
             return
         context, chunk = msg
-        for index, item in chunk:  # results go back one by one as they finish
+        for index, item in chunk:
             try:
                 outcome: tuple[str, Any] = ("ok", fn(item, context))
             except BaseException as exc:  # noqa: B036  (reported, re-raised by the caller if strict)
                 outcome = ("exc", exc)
             if procs.children():  # the item left processes behind: reap them now, not at exit
                 procs.kill_descendants()
-            _send_result(conn, index, outcome, procs.rss_kb())
+            # Each result goes back as soon as it is known: the caller restarts the next item's deadline
+            # on it, and a result held back while the next item hangs would be lost with the worker.
+            _send_results(conn, [(index, outcome)], procs.rss_kb())
 
 
-def _send_result(conn: Connection, index: int, outcome: tuple[str, Any], rss: int) -> None:
+def _send_results(conn: Connection, results: list[tuple[int, tuple[str, Any]]], rss: int) -> None:
     try:
-        payload = pickle.dumps((index, outcome, rss), protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException:  # noqa: B036  (an unpicklable result or exception: send what can travel)
-        kind, value = outcome
-        if kind == "ok":
-            value = transportable(value)
-        else:
-            tb = "".join(traceback.format_exception(value))
-            value = _RemoteError(f"{type(value).__name__}: {value}\n{tb}")
-        try:
-            payload = pickle.dumps((index, (kind, value), rss), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # noqa: B036
-            payload = pickle.dumps((index, ("exc", _RemoteError(f"result could not be sent back: {exc!r}")), rss))
+        payload = pickle.dumps((results, rss), protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:  # noqa: B036  (something in there cannot be pickled: send each on its own terms)
+        payload = pickle.dumps(([_transportable_result(i, o) for i, o in results], rss))
     conn.send_bytes(payload)
+
+
+def _transportable_result(index: int, outcome: tuple[str, Any]) -> tuple[int, tuple[str, Any]]:
+    try:
+        pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        return index, outcome
+    except BaseException:  # noqa: B036
+        pass
+    kind, value = outcome
+    if kind == "ok":
+        value = transportable(value)
+    else:
+        tb = "".join(traceback.format_exception(value))
+        value = _RemoteError(f"{type(value).__name__}: {value}\n{tb}")
+    try:
+        pickle.dumps(value)
+    except BaseException as exc:  # noqa: B036
+        return index, ("exc", _RemoteError(f"result could not be sent back: {exc!r}"))
+    return index, (kind, value)
 
 
 def transportable(value: Any) -> Any:
@@ -593,16 +605,17 @@ class ProcessPool(Generic[T, R]):
         """Collect every result the worker has sent; (True, crash result) if it died mid-item."""
         while w.queue and w.conn.poll():
             try:
-                index, (kind, value), rss = pickle.loads(w.conn.recv_bytes())
+                batch, rss = pickle.loads(w.conn.recv_bytes())
             except (EOFError, OSError):
                 return True, self._crash_result(w, on_crash)
-            if kind == "exc":
-                tag_sample(value, index)
-                raise value
-            results[index] = value
-            w.queue.popleft()
-            w.finished += 1
-            w.items += 1
+            for index, (kind, value) in batch:
+                if kind == "exc":
+                    tag_sample(value, index)
+                    raise value
+                results[index] = value
+                w.queue.popleft()
+                w.finished += 1
+                w.items += 1
             w.rss = rss
             w.deadline = time.monotonic() + self._timeout if (self._timeout and w.queue) else None
             self._check_recycle(w)
@@ -677,13 +690,13 @@ def call_with_deadline(fn: Callable[..., R], *args: Any, timeout: float) -> tupl
         pool = entry[1]
     for old in stale:
         old.close()
-    (result,) = pool.map(  # type: ignore[var-annotated]
+    (result,) = pool.map(
         [args],
         timeout=timeout,
         on_timeout=lambda i: ("timeout", None),
         on_crash=lambda i, exc: ("crash", exc),
     )
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 # -- every pool of this process: closed at exit, forgotten in a forked child ---------------------

@@ -181,7 +181,7 @@ async def chat(
     kind = endpoint.response_format
     if kind == "auto":
         with _format_lock:
-            kind = _learnt_format.get(server_model, "json_schema")
+            kind = _learnt_format.get(server_model, "json_schema")  # type: ignore[assignment]
     while True:
         try:
             result = await _send_with_retries(endpoint, messages, sampling, kind, schema, schema_name, counters)
@@ -189,7 +189,7 @@ async def chat(
             if endpoint.response_format != "auto" or kind not in _FALLBACK:
                 counters.failures += 1
                 raise JudgeRequestError(_describe(exc)) from exc
-            kind = _FALLBACK[kind]
+            kind = _FALLBACK[kind]  # type: ignore[assignment]
             continue
         except Exception as exc:
             counters.failures += 1

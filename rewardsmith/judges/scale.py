@@ -37,11 +37,11 @@ class ScaleJudge(LLMJudge):
         self.template, self.criteria, self.lo, self.hi, self.normalize = template, criteria, lo, hi, normalize
 
     @property
-    def spec(self) -> VerdictSpec:
+    def verdict_spec(self) -> VerdictSpec:
         return scale_spec(self.lo, self.hi)
 
     async def _judge(self, sample: Sample, counters: JudgeCounters) -> Score:
-        spec = self.spec
+        spec = self.verdict_spec
         fmt = f"Reply with only this JSON object: {spec.example()}."
         fields = {"criteria": self.criteria, "lo": self.lo, "hi": self.hi, "format": fmt}
         verdict = await self.ask(self.prompt(self.template, sample, fields), spec, counters)
@@ -70,7 +70,7 @@ def scale_judge(
     and any column. `options`: the endpoint and sampling options (see `rubric_judge`).
 
     >>> j = scale_judge(criteria="helpfulness", model="m", base_url="http://127.0.0.1:9/v1")
-    >>> j.spec.lo, j.spec.hi, j.spec.field
+    >>> j.verdict_spec.lo, j.verdict_spec.hi, j.verdict_spec.field
     (1, 10, 'score')
     """
     if not (isinstance(lo, int) and isinstance(hi, int) and lo < hi):

@@ -75,9 +75,10 @@ class Gsm8kCorrectness(Reward):
                 S.OK if ok else S.WRONG,
                 {"extracted": got},
             )
-        got = tag_block(sample.text, "answer")
-        if got is None:
+        block = tag_block(sample.text, "answer")
+        if block is None:
             return Score(0.0, "no <answer>…</answer> block", S.NO_ANSWER, {})
+        got = block
         a, b = parse_number(got), parse_number(ref)
         ok = a == b if a is not None and b is not None else normalize_text(got) == normalize_text(ref)
         details = {"extracted": got, "reference": ref}

@@ -76,7 +76,7 @@ class Proximity(Reward):
         tolerance: float,
         bands: Sequence[Sequence[float]],
         miss: float,
-        kind: str,
+        compare: str,
         field: str,
         extract: str,
         metric: str,
@@ -85,7 +85,7 @@ class Proximity(Reward):
     ) -> None:
         for option, value, allowed in (
             ("mode", mode, _MODES),
-            ("kind", kind, _KINDS),
+            ("compare", compare, _KINDS),
             ("extract", extract, _EXTRACTS),
             ("metric", metric, _METRICS),
         ):
@@ -95,7 +95,7 @@ class Proximity(Reward):
             raise ConfigError(f"proximity: tolerance must be > 0, got {tolerance}")
         self.mode, self.tolerance, self.miss = mode, float(tolerance), float(miss)
         self.bands = check_bands(bands, "proximity")
-        self.kind, self.field, self.extract = kind, field, extract
+        self.compare, self.field, self.extract = compare, field, extract
         self.metric, self.case_sensitive, self.name = metric, case_sensitive, name
 
     # -- numbers ---------------------------------------------------------------------------------
@@ -151,11 +151,11 @@ class Proximity(Reward):
         if answer is None or not answer:
             return Score(0.0, f"no answer found ({self.extract})", S.NO_ANSWER, {})
         numeric_refs = [parse_number(r) for r in refs]
-        if self.kind == "text" or (self.kind == "auto" and None in numeric_refs):
+        if self.compare == "text" or (self.compare == "auto" and None in numeric_refs):
             return self._text(answer, refs)
         if None in numeric_refs:
             bad = refs[numeric_refs.index(None)]
-            raise InputError(f"proximity: kind='number' but the {self.field!r} value {bad!r} is not a number")
+            raise InputError(f"proximity: compare='number' but the {self.field!r} value {bad!r} is not a number")
         return self._numeric(answer, [r for r in numeric_refs if r is not None])
 
 
@@ -165,7 +165,7 @@ def proximity(
     tolerance: float = 0.2,
     bands: list[list[float]] = DEFAULT_BANDS,
     miss: float = 0.0,
-    kind: Literal["auto", "number", "text"] = "auto",
+    compare: Literal["auto", "number", "text"] = "auto",
     field: str = "answer",
     extract: Literal["auto", "answer_tag", "boxed", "whole"] = "auto",
     metric: Literal["levenshtein", "indel"] = "levenshtein",
@@ -174,7 +174,7 @@ def proximity(
 ) -> Reward:
     """Partial credit for an answer close to the reference in `field` (default `answer`).
 
-    Numbers (`kind="number"`, or `"auto"` when the reference parses as one): the answer is
+    Numbers (`compare="number"`, or `"auto"` when the reference parses as one): the answer is
     taken from the completion by `extract` (the last `<answer>` block, else the last
     `\\boxed{}`, else the whole text), read as a number ("1,000", "$5", "72." allowed),
     else its last number. With d the relative distance to the closest reference:
@@ -185,7 +185,7 @@ def proximity(
     - `mode="linear"`: 1 − d/tolerance while d < tolerance, else `miss`.
     - `mode="exp"`: 0.5 ** (d/tolerance): halves every `tolerance`, never reaches 0.
 
-    Strings (`kind="text"`, or `"auto"` when the reference is not a number): the normalized
+    Strings (`compare="text"`, or `"auto"` when the reference is not a number): the normalized
     similarity of the extracted answer to the reference (NFKC, collapsed whitespace, case
     ignored unless `case_sensitive`), by `metric`: "levenshtein" (edit distance) or "indel".
     A list of references uses the closest. No answer at all scores 0.0 (`no_answer`).
@@ -203,7 +203,7 @@ def proximity(
         tolerance=tolerance,
         bands=bands,
         miss=miss,
-        kind=kind,
+        compare=compare,
         field=field,
         extract=extract,
         metric=metric,

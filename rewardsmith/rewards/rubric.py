@@ -174,7 +174,7 @@ class MaxLength(_Check):
                 _column(sample, self.column or "", criterion)
             raw = self.limit
         try:
-            limit = int(raw)
+            limit = int(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise InputError(
                 f"rubric criterion {criterion!r}: column {self.column!r} must be a number, got {raw!r}"
@@ -286,7 +286,7 @@ class Rubric(Composite):
                 threshold = c.check.threshold  # type: ignore[union-attr]
                 hit, note = ps.value >= threshold, f"{ps.value:.3g} vs threshold {threshold:g}: {ps.reason}"
             else:
-                hit, note = c.check.evaluate(sample, c.name)  # type: ignore[union-attr]
+                hit, note = c.check.evaluate(sample, c.name)
             if c.negate:
                 hit = not hit
             awarded = c.points if hit else 0.0

@@ -68,7 +68,7 @@ def convert_gguf(source: Path, target: Path) -> None:
     # The dequantized weights are plain floats; the leftover GGUF marker makes trainers refuse the model.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

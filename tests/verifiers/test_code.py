@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import InputError, ConfigError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.verifiers.code import ProgramResult, code_tests, extract_code
 from rewardsmith.verifiers.code.executor import pool_for
 from rewardsmith.verifiers.code.tests_formats import outputs_match, parse_tests, values_equal

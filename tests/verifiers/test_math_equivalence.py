@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rewardsmith
-from rewardsmith.core.errors import InputError, ConfigError
+from rewardsmith.core.errors import ConfigError, InputError, UsageError
 from rewardsmith.verifiers.math import (
     EquivalenceConfig,
     equivalent,
@@ -186,7 +186,7 @@ def test_equivalent_on_parsed_values_and_configs():
     assert equivalent(parse_answer("x^2-1"), parse_answer("(x-1)(x+1)")).equal
     with pytest.raises(ConfigError, match="rel_tol"):
         EquivalenceConfig(rel_tol=2)
-    with pytest.raises(ConfigError, match="percent"):
+    with pytest.raises(UsageError, match="percent"):
         EquivalenceConfig(percent="maybe")
 
 
@@ -230,7 +230,7 @@ def test_presets_load_with_parameters():
     eq = rewardsmith.load("math_equal")
     assert eq.score({"completion": "x = 3", "answer": "3"}).value == 1.0
     assert eq.kind == "cpu" and eq.timeout == 5.0
-    with pytest.raises(ConfigError, match="percent"):
+    with pytest.raises(UsageError, match="percent"):
         rewardsmith.load("math:percent=sometimes")
     with pytest.raises(ConfigError, match="unknown rule"):
         rewardsmith.load("math:priority=boxed+lastnumber")
@@ -340,11 +340,11 @@ def test_huge_but_simplifiable_expressions_are_decided_within_the_limit():
 
 def test_new_options_are_checked():
     for field, value in [("degrees", "radians"), ("sets", "loose"), ("imaginary", "k"), ("units", "keep")]:
-        with pytest.raises(ConfigError, match=field):
+        with pytest.raises(UsageError, match=field):
             EquivalenceConfig(**{field: value})
     with pytest.raises(ConfigError, match="abs_tol"):
         EquivalenceConfig(abs_tol=-1)
-    with pytest.raises(ConfigError, match="units"):
+    with pytest.raises(UsageError, match="units"):
         rewardsmith.load("math:units=keep")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rewardsmith.core.errors import InputError, ConfigError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.verifiers.math import Choices, ExtractionConfig, extract_answer, parse_choices
 from rewardsmith.verifiers.math.choices import last_letter, leading_letter, reference_letter
 from rewardsmith.verifiers.math.extract import Extraction, extract_reference, last_boxed, matching_brace

@@ -146,7 +146,8 @@ class _Zygote:
     def stop(self) -> None:
         for f in (self.proc.stdin, self.proc.stdout):
             try:
-                f.close()  # EOF: the zygote cleans up and exits
+                if f is not None:
+                    f.close()  # EOF: the zygote cleans up and exits
             except OSError:
                 pass
 

@@ -52,7 +52,9 @@ class ExtractionConfig:
             )
         unknown = [p for p in self.priority if p not in EXTRACTORS]
         if unknown:
-            raise ConfigError(f"math: extract priority has unknown rule(s) {unknown}; use any of {', '.join(EXTRACTORS)}")
+            raise ConfigError(
+                f"math: extract priority has unknown rule(s) {unknown}; use any of {', '.join(EXTRACTORS)}"
+            )
         _choice("prefer", self.prefer, ("last", "priority"))
         if not self.priority and not self.bare and not self.guess:
             raise ConfigError("math: extract priority is empty, bare=False and guess=False: nothing can be extracted")

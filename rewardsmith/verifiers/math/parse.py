@@ -228,7 +228,7 @@ def expand_pm(value: MathValue) -> MathValue:
     if value.kind == "scalar" and isinstance(value.expr, sp.Basic) and PM in value.expr.free_symbols:
         return MathValue("set", items=(scalar(value.expr.subs(PM, 1)), scalar(value.expr.subs(PM, -1))))
     if value.kind in ("list", "set", "tuple") and any(v.kind == "scalar" for v in value.items):
-        items = []
+        items: list[Any] = []
         for v in value.items:
             e = expand_pm(v)
             items.extend(e.items if e.kind == "set" and v.kind == "scalar" and e is not v else [e])

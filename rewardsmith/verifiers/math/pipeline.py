@@ -155,7 +155,7 @@ def bounded_deep_check(gold: str, pred: str, config: EquivalenceConfig, timeout:
         return deep_check(gold, pred, config)
     outcome, value = call_with_deadline(deep_check, gold, pred, config, timeout=timeout)
     if outcome == "ok":
-        return value  # type: ignore[no-any-return]
+        return value
     if outcome == "timeout":
         return _timeout_check(gold, pred, timeout)
     return Check(False, "crashed", normalize(gold)[:200], f"the checker died: {value}", S.ERROR)

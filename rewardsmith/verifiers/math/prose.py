@@ -22,7 +22,22 @@ import re
 from dataclasses import dataclass
 
 # -- characters ---------------------------------------------------------------------------
-_ZEROS = (0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xE50, 0xED0)
+_ZEROS: tuple[int, ...] = (
+    0x660,
+    0x6F0,
+    0x7C0,
+    0x966,
+    0x9E6,
+    0xA66,
+    0xAE6,
+    0xB66,
+    0xBE6,
+    0xC66,
+    0xCE6,
+    0xD66,
+    0xE50,
+    0xED0,
+)
 _ZEROS += (0xF20, 0x1040, 0x17E0, 0x1810, 0xFF10)
 _CHARS = {chr(z + d): str(d) for z in _ZEROS for d in range(10)}
 _CHARS.update(
@@ -161,7 +176,7 @@ MARKER = re.compile(
     r")[ \t]*",
     re.IGNORECASE | re.MULTILINE,
 )
-_MARKER_WORDS = (
+_MARKER_WORDS: tuple[str, ...] = (
     "answer",
     "réponse",
     "reponse",

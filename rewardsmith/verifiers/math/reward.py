@@ -20,11 +20,15 @@ from rewardsmith.core.score import Score
 from rewardsmith.verifiers.math.choices import Choices, leading_letter, parse_choices, reference_letter
 from rewardsmith.verifiers.math.config import DEFAULT_PRIORITY, EquivalenceConfig, ExtractionConfig
 from rewardsmith.verifiers.math.extract import Extraction, extract_answer, extract_reference
-from rewardsmith.verifiers.math.pipeline import Check, verify
+from rewardsmith.verifiers.math.pipeline import Check, quick_check, verify
 
 _GOLD_MARKERS = re.compile(r"\\boxed|\\fbox|####|<answer>|answer", re.IGNORECASE)
 _CHOICE_FIELDS = ("choices", "options")
 Convention = Literal["lenient", "strict"]
+
+
+class _NeedsSympy(Exception):
+    """The quick stage cannot decide this answer."""
 
 
 def reference_answer(gold: object) -> str:
@@ -92,27 +96,43 @@ class MathVerifier(Reward):
         prompt = sample.prompt if isinstance(sample.prompt, str) else None
         return extract_answer(sample.text, self.extraction, prompt=prompt, choices=choices)
 
-    def _check(self, gold: str, answer: str, choices: Choices | None) -> Check:
+    def _verify(self, gold: str, answer: str, quick: bool) -> Check:
+        if not quick:
+            return verify(gold, answer, self.equivalence, timeout=self.timeout)
+        found = quick_check(gold, answer, self.equivalence)
+        if found is None:
+            raise _NeedsSympy
+        return found
+
+    def _check(self, gold: str, answer: str, choices: Choices | None, quick: bool = False) -> Check:
         if choices is not None:
             letter = reference_letter(gold, choices)
             if letter is not None:
-                return self._choice_check(letter, answer, choices)
-        return verify(gold, answer, self.equivalence, timeout=self.timeout)
+                return self._choice_check(letter, answer, choices, quick)
+        return self._verify(gold, answer, quick)
 
-    def _choice_check(self, letter: str, answer: str, choices: Choices) -> Check:
+    def _choice_check(self, letter: str, answer: str, choices: Choices, quick: bool = False) -> Check:
         """A letter answers by its letter; an option's text ("15" for D) answers by value."""
         got = leading_letter(answer, choices)
         if got is not None:
             return Check(got == letter, "choice", letter, got)
         option = choices.text_of(letter)
         if option:
-            check = verify(option, answer, self.equivalence, timeout=self.timeout)
+            check = self._verify(option, answer, quick)
             if check.status == S.TIMEOUT:
                 return check
             return Check(check.equal, "choice_text+" + check.rule, f"{letter}: {option}", check.pred)
         return Check(False, "choice", letter, answer[:200])
 
-    def _score(self, sample: Sample) -> Score:
+    def _quick_score(self, sample: Sample) -> Score | None:
+        """The answer decided without SymPy (plain numbers, letters, same text), in the caller's process;
+        None when it needs the parser and SymPy, which run in the killable pool."""
+        try:
+            return self._score(sample, quick=True)
+        except _NeedsSympy:
+            return None
+
+    def _score(self, sample: Sample, quick: bool = False) -> Score:
         golds = self._references(sample)
         choices = self._choices(sample)
         found = self._prediction(sample, choices)
@@ -126,7 +146,7 @@ class MathVerifier(Reward):
         }
         last: Check | None = None
         for gold in golds:
-            last = self._check(gold, found.answer, choices)
+            last = self._check(gold, found.answer, choices, quick)
             if last.status == S.TIMEOUT:
                 details.update(last.details(), answer=gold)
                 return Score(
@@ -145,7 +165,16 @@ class MathVerifier(Reward):
         return Score(0.0, f"{found.answer[:60]!r} does not equal {wanted} ({last.rule})", status, details)
 
 
-_EQUIVALENCE_OPTIONS = ("rel_tol", "abs_tol", "percent", "degrees", "sets", "intervals", "imaginary", "units")
+_EQUIVALENCE_OPTIONS: tuple[str, ...] = (
+    "rel_tol",
+    "abs_tol",
+    "percent",
+    "degrees",
+    "sets",
+    "intervals",
+    "imaginary",
+    "units",
+)
 _EQUIVALENCE_OPTIONS += ("text", "symbolic", "choices")
 
 

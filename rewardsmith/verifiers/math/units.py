@@ -77,7 +77,8 @@ def parse_unit(text: str) -> Unit | None:
     parts = re.split(r"\s*/\s*|\s+per\s+", word)
     if not 1 <= len(parts) <= 2:
         return None
-    factor, dims = Fraction(1), {}
+    factor = Fraction(1)
+    dims: dict[str, int] = {}
     for i, part in enumerate(parts):
         got = _simple(part)
         if got is None:
