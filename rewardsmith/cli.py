@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rewardsmith.trainer_adapter.cli import add_train_parser
 
     add_train_parser(sub)
+    from rewardsmith.server.cli import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -355,9 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
+    from rewardsmith.server.cli import cmd_serve
     from rewardsmith.trainer_adapter.cli import cmd_train
 
-    handler = {"score": cmd_score, "list": cmd_list, "train": cmd_train}[args.command]
+    handler = {"score": cmd_score, "list": cmd_list, "train": cmd_train, "serve": cmd_serve}[args.command]
     try:
         return handler(args)
     except UsageError as exc:
