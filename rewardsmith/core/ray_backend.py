@@ -388,6 +388,13 @@ class RayBackend(Backend):
                 except ray.exceptions.RayTaskError as exc:
                     free.append(slot)
                     raise _original(exc, chunk.start) from None
+                except ray.exceptions.RaySystemError as exc:  # the actor cannot unpickle what it was sent
+                    free.append(slot)
+                    raise UsageError(
+                        f"a Ray actor cannot rebuild reward {reward.name!r}: {exc}; the module that defines it must be "
+                        "importable on the cluster (ray.init(runtime_env={'py_modules': [...]}) or a working_dir), "
+                        "or give the reward as a SPEC with a file path (path/to/file.py:attr)"
+                    ) from None
                 except ray.exceptions.RayError as exc:  # the worker or its objects were lost
                     self._replace(slot, actor)
                     free.append(slot)
