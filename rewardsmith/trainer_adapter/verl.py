@@ -101,6 +101,8 @@ def _choice(spec: Any, unscored_value: float) -> _Choice:
     """The `_Choice` of these keywords, built on the first call of the process and reused."""
     if isinstance(spec, Mapping):
         spec = {str(k): v for k, v in spec.items()}
+    elif _as_mapping(spec) is None:
+        spec = resolve_spec(spec, who=WHO)  # `$REWARDSMITH_REWARD` is read on each call, built once
     key = json.dumps([spec, unscored_value], sort_keys=True, default=str)
     choice = _choices.get(key)
     if choice is None:
