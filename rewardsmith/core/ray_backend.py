@@ -183,8 +183,9 @@ class RayBackend(Backend):
     `address`: a Ray cluster to join (default: the Ray already initialised, else `RAY_ADDRESS`, else
     a local instance). `num_actors`: actors in the pool (default: the CPUs free on the cluster when
     the pool starts, divided by `num_cpus_per_actor`). `num_cpus_per_actor`, `resources`: what each
-    actor reserves (`resources={"reward_node": 1}` pins actors to nodes that advertise it); each actor
-    runs as many local worker processes as the CPUs it reserves, unless the batch asks for `workers`.
+    actor reserves (`resources={"reward_node": 1}` pins actors to nodes that advertise it).
+    `workers_per_actor`: local worker processes (or sandboxes) in each actor (default: the CPUs it
+    reserves, at least 1); a batch's own `workers` is the total, shared out across the actors.
     `chunk_size`: samples per task (default: about four chunks per actor per batch, at most 512).
     `max_retries`: times a chunk is retried on a fresh actor before it is split (then unscored).
     `init_kwargs`: passed to `ray.init` when this backend starts or joins Ray.
@@ -199,6 +200,7 @@ class RayBackend(Backend):
         num_cpus_per_actor: float = 1,
         resources: dict[str, float] | None = None,
         *,
+        workers_per_actor: int | None = None,
         chunk_size: int | None = None,
         max_retries: int = 1,
         init_kwargs: dict[str, Any] | None = None,
@@ -215,12 +217,15 @@ class RayBackend(Backend):
             raise UsageError(f"RayBackend(num_cpus_per_actor=...) must be a number >= 0, got {num_cpus_per_actor!r}")
         if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
             raise UsageError(f"RayBackend(chunk_size=...) must be a positive integer, got {chunk_size!r}")
+        if workers_per_actor is not None and (not isinstance(workers_per_actor, int) or workers_per_actor < 1):
+            raise UsageError(f"RayBackend(workers_per_actor=...) must be a positive integer, got {workers_per_actor!r}")
         if not isinstance(max_retries, int) or max_retries < 0:
             raise UsageError(f"RayBackend(max_retries=...) must be an integer >= 0, got {max_retries!r}")
         self.address = address
         self.num_actors = num_actors
         self.num_cpus_per_actor = num_cpus_per_actor
         self.resources = dict(resources or {})
+        self.workers_per_actor = workers_per_actor
         self.chunk_size = chunk_size
         self.max_retries = max_retries
         self.init_kwargs = dict(init_kwargs or {})
@@ -438,7 +443,10 @@ class RayBackend(Backend):
         )
 
     def _actor_options(self, reward: Reward, options: BatchOptions) -> dict[str, Any]:
-        workers = options.workers or max(1, int(self.num_cpus_per_actor or 1))
+        if options.workers is not None:  # the batch's parallelism, shared out across the actors
+            workers = max(1, math.ceil(options.workers / len(self._slots)))
+        else:
+            workers = self.workers_per_actor or max(1, int(self.num_cpus_per_actor or 1))
         return {
             "workers": workers,
             "timeout": options.timeout,
