@@ -88,7 +88,18 @@ def bench_server(n: int, per_request: int, clients: int, repeats: int) -> None:
     reward = rs.load("math")
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "rewardsmith", "serve", "--reward", "math", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "rewardsmith",
+            "serve",
+            "--reward",
+            "math",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stderr=subprocess.DEVNULL,
