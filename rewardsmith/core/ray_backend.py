@@ -406,6 +406,10 @@ class RayBackend(Backend):
                     self._failed(reward, chunk, todo, results, f"was lost ({type(exc).__name__})")
                     continue
                 free.append(slot)
+                if len(scores) != chunk.stop - chunk.start:  # never shift later items onto the wrong rows
+                    raise RuntimeError(
+                        f"a Ray reward actor returned {len(scores)} Scores for {chunk.stop - chunk.start} samples"
+                    )
                 results[chunk.start : chunk.stop] = scores
                 if bar is not None:
                     bar.update(len(scores))

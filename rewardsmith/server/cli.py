@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Any
 
+from rewardsmith.cli import _positive_float, _positive_int
 from rewardsmith.trainer_adapter.common import ENV_VAR
 
 
@@ -39,7 +40,7 @@ def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
         metavar="X",
         help="the number /get_reward gives an unscored sample (OpenRLHF takes numbers only; default 0.0)",
     )
-    p.add_argument("--max-body-mb", type=_positive_float, default=16.0, metavar="MB", help="largest request body")
+    p.add_argument("--max-body-mb", type=float, default=16.0, metavar="MB", help="largest request body")
     p.add_argument(
         "--max-pending", type=_positive_int, default=1024, metavar="N", help="requests admitted at once (then 503)"
     )
@@ -54,26 +55,6 @@ def add_serve_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return p
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def build_service(args: argparse.Namespace) -> Any:
@@ -91,6 +72,8 @@ def build_service(args: argparse.Namespace) -> Any:
         backend = RayBackend(address=args.ray_address).start()
     elif args.ray_address:
         raise UsageError("--ray-address is for --backend ray")
+    if not args.max_body_mb > 0:
+        raise UsageError(f"--max-body-mb must be a positive number of megabytes, got {args.max_body_mb}")
     options = {"workers": args.workers, "timeout": args.timeout}
     return RewardService(
         reward,

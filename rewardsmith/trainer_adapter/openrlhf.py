@@ -10,8 +10,9 @@ HTTP (`--reward.remote_url http://HOST:PORT/get_reward`, served by `rewardsmith 
   `scores` the dynamic filtering, `extra_logs` are logged (one number per key).
 
 Policies:
-- the response is the query with its prompt stripped (the prompt's first occurrence; the whole query,
-  counted in `extra_logs` and warned about, when the prompt is not found) and trailing end-of-sequence
+- the response is the query with its prompt stripped (the prompt's first occurrence, else that of its last
+  64 characters, as OpenRLHF truncates long prompts from the left; the whole query, counted in
+  `extra_logs` and warned about, when neither is found) and trailing end-of-sequence
   markers (`<|im_end|>`, `<|endoftext|>`, `</s>`, …) removed, so `exact` or code extraction sees
   what the model wrote;
 - the label is the Sample's `answer`, and its `tests` too (code datasets keep tests in the label);
@@ -57,8 +58,13 @@ END_MARKERS = (
 )
 
 
+#: characters of the prompt's end looked for when the whole prompt is not in the query (OpenRLHF
+#: truncates long prompts from the left); scoring the whole query instead could credit the prompt's text
+PROMPT_TAIL = 64
+
+
 def response_of(query: str, prompt: str | None) -> tuple[str, bool]:
-    """(the response part of `query`, whether `prompt` was found in it).
+    """(the response part of `query`, whether `prompt` (or, when truncated, its end) was found in it).
 
     >>> response_of("<|im_start|>user\\n2+2?<|im_end|>\\n<|im_start|>assistant\\n4<|im_end|>",
     ...             "<|im_start|>user\\n2+2?<|im_end|>\\n<|im_start|>assistant\\n")
@@ -70,6 +76,11 @@ def response_of(query: str, prompt: str | None) -> tuple[str, bool]:
         at = query.find(prompt)
         if at >= 0:
             text, found = query[at + len(prompt) :], True
+        else:  # a left-truncated prompt: the query still starts with its end
+            tail = prompt[-PROMPT_TAIL:]
+            at = query.find(tail)
+            if at >= 0:
+                text, found = query[at + len(tail) :], True
     return strip_end_markers(text), found
 
 

@@ -145,6 +145,13 @@ def _result(choice: _Choice, score: Score) -> dict[str, Any]:
     return out
 
 
+def _prepare(
+    spec: Any, unscored_value: float, data_source: Any, solution_str: str, ground_truth: Any, extra_info: Any
+) -> tuple[_Choice, Reward, Sample]:
+    choice = _choice(spec, unscored_value)
+    return choice, choice.reward(data_source), verl_sample(data_source, solution_str, ground_truth, extra_info)
+
+
 def compute_score(
     data_source: Any,
     solution_str: str,
@@ -163,9 +170,7 @@ def compute_score(
     >>> r["score"], r["status"], r["scored"]
     (1.0, 'ok', 1.0)
     """
-    choice = _choice(spec, unscored_value)
-    reward = choice.reward(data_source)
-    sample = verl_sample(data_source, solution_str, ground_truth, extra_info)
+    choice, reward, sample = _prepare(spec, unscored_value, data_source, solution_str, ground_truth, extra_info)
     return _result(choice, reward.score_batch([sample])[0])
 
 
@@ -181,9 +186,7 @@ async def acompute_score(
 ) -> dict[str, Any]:
     """`compute_score` as a coroutine function: verl awaits it on its reward loop (judges, I/O-bound
     rewards) instead of running it in a thread. Same arguments, same result."""
-    choice = _choice(spec, unscored_value)
-    reward = choice.reward(data_source)
-    sample = verl_sample(data_source, solution_str, ground_truth, extra_info)
+    choice, reward, sample = _prepare(spec, unscored_value, data_source, solution_str, ground_truth, extra_info)
     scores = await reward.ascore_batch([sample])
     return _result(choice, scores[0])
 

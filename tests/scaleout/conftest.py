@@ -1,97 +1,64 @@
-"""Fixtures for the scale-out tests: one local Ray for the whole package, and real reward servers.
+"""Fixtures for the scale-out tests: one local Ray for the whole directory, and real reward servers.
 
-Ray starts once (2 CPUs, no dashboard, about 5 s) and stops when the last test here ends, before
-later test modules count this process's children.
+Ray starts once, when the first test here needs it (2 CPUs, no dashboard, about 5 s), and stops after
+the last test of this directory, before later test modules count this process's children.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+from scaleout_servers import Server
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def ray_cluster():
     """A local Ray whose workers can import `scaleout_helpers` (as a cluster's would import the
-    user's reward module), started once for the package."""
+    user's reward module)."""
     import ray
 
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), str(REPO), saved) if p)
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    finally:
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+    if not ray.is_initialized():
+        saved = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), str(REPO), saved) if p)
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+    return ray
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def pytest_runtest_teardown(item, nextitem):
+    """Stop Ray after the last test of this directory (a directory without __init__.py is no
+    package to pytest, so a package-scoped fixture would keep Ray up for the whole session)."""
+    if nextitem is None or HERE not in Path(nextitem.path).parents:
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
+            ray.shutdown()
 
 
-class Server:
-    """A `rewardsmith serve` process on 127.0.0.1 (the real CLI, over real HTTP)."""
+@pytest.fixture(scope="module", autouse=True)
+def _stop_pools_afterwards():
+    """The adapters keep their rewards for the process, and with them worker pools and code
+    sandboxes: release them after each module, before later tests count this process's children."""
+    yield
+    import rewardsmith as rs
+    from rewardsmith.trainer_adapter import common, openrlhf, verl
+    from rewardsmith.verifiers.code.executor import shutdown
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(HERE / f".serve-{self.port}.log", "w+")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rewardsmith", "serve", "--port", str(self.port), *args],
-            cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"rewardsmith serve exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"rewardsmith serve did not answer /health within 60 s:\n{self.output()}")
-            time.sleep(0.1)
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
-        return self.proc.returncode
+    common._rewards.clear()
+    verl._choices.clear()
+    openrlhf._scorers.clear()
+    rs.shutdown()
+    shutdown()
 
 
 @pytest.fixture

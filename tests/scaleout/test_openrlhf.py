@@ -40,6 +40,9 @@ def test_the_response_is_the_query_without_its_prompt():
     assert response_of("PROMPT answer</s>", "PROMPT") == (" answer", True)
     assert response_of("<s>PROMPT 42<|eot_id|>", "PROMPT") == (" 42", True)
     assert response_of("an answer", "unrelated prompt") == ("an answer", False)
+    # a prompt OpenRLHF truncated from the left: found by its end, so its text is never scored
+    few_shot = "Example: 2+2 = \\boxed{4}. " * 10 + "Now: what is 3+3? Answer:"
+    assert response_of(few_shot[-150:] + " I do not know", few_shot) == (" I do not know", True)
     # the prompt's first occurrence: a response that repeats it is kept whole
     assert response_of("Q: x Q: x", "Q: x") == (" Q: x", True)
     out = reward_func(["Paris<|im_end|>"], ["What is the capital?"], ["paris"], spec="exact")

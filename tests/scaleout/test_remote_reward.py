@@ -8,7 +8,7 @@ import pickle
 import signal
 
 import pytest
-from conftest import free_port
+from scaleout_servers import free_port
 
 import rewardsmith as rs
 from rewardsmith.server import RemoteReward
@@ -21,7 +21,7 @@ ROWS = [{"completion": f"so \\boxed{{{i % 4}}}", "answer": "2", "id": i} for i i
 
 @pytest.fixture(scope="module")
 def server():
-    from conftest import Server
+    from scaleout_servers import Server
 
     s = Server("--reward", "math", "--max-body-mb", "0.05")
     yield s

@@ -29,7 +29,7 @@ def openrlhf_post(url: str, queries, prompts, labels) -> dict:
 
 @pytest.fixture(scope="module")
 def math_server():
-    from conftest import Server
+    from scaleout_servers import Server
 
     server = Server("--reward", "math", "--max-body-mb", "0.05")
     yield server
@@ -137,19 +137,26 @@ def test_concurrent_requests_share_engine_batches(math_server):
     assert after["batches"] - before["batches"] < 64  # waiting requests were merged
 
 
-def test_requests_past_the_bound_get_503_with_retry_after(serve):
-    server = serve("--reward", SLOW, "--max-pending", "1", "--max-batches", "1")
-    results = {}
+def slow_request_in_flight(server, value: str, delay: float) -> tuple[threading.Thread, dict]:
+    """Send one slow /score request from a thread; return once the server has admitted it."""
+    results: dict = {}
+    body = json.dumps({"completion": value, "delay": delay}).encode() + b"\n"
 
-    def slow_request():
-        results["slow"] = httpx.post(f"{server.url}/score", content=b'{"completion": "1", "delay": 1.5}\n', timeout=30)
+    def send():
+        results["slow"] = httpx.post(f"{server.url}/score", content=body, timeout=30)
 
-    thread = threading.Thread(target=slow_request)
+    thread = threading.Thread(target=send)
     thread.start()
-    for _ in range(100):
+    for _ in range(200):
         if healthy(server)["pending"] == 1:
             break
         threading.Event().wait(0.02)
+    return thread, results
+
+
+def test_requests_past_the_bound_get_503_with_retry_after(serve):
+    server = serve("--reward", SLOW, "--max-pending", "1", "--max-batches", "1")
+    thread, results = slow_request_in_flight(server, "1", 1.5)
     busy = httpx.post(f"{server.url}/score", content=b'{"completion": "2"}\n', timeout=30)
     thread.join()
     assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
@@ -159,17 +166,7 @@ def test_requests_past_the_bound_get_503_with_retry_after(serve):
 
 def test_sigterm_lets_the_requests_in_flight_finish(serve):
     server = serve("--reward", SLOW)
-    results = {}
-
-    def slow_request():
-        results["slow"] = httpx.post(f"{server.url}/score", content=b'{"completion": "5", "delay": 1.0}\n', timeout=30)
-
-    thread = threading.Thread(target=slow_request)
-    thread.start()
-    for _ in range(100):
-        if healthy(server)["pending"] == 1:
-            break
-        threading.Event().wait(0.02)
+    thread, results = slow_request_in_flight(server, "5", 1.0)
     assert server.stop(signal.SIGTERM) in STOPPED
     thread.join()
     assert results["slow"].status_code == 200 and json.loads(results["slow"].text)["score"] == 5.0
