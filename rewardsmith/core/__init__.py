@@ -10,10 +10,11 @@ from rewardsmith.core.backends import (
 )
 from rewardsmith.core.compose import all_of, any_of, gate, weighted
 from rewardsmith.core.errors import (
+    ConfigError,
     InputError,
+    RewardError,
     RewardReturnError,
     RewardsmithError,
-    RewardTimeout,
     SpecError,
     UsageError,
 )
@@ -30,10 +31,11 @@ __all__ = [
     "LocalBackend",
     "ProcessBackend",
     "RayBackend",
+    "ConfigError",
     "InputError",
     "Reward",
+    "RewardError",
     "RewardReturnError",
-    "RewardTimeout",
     "RewardsmithError",
     "Sample",
     "Score",
