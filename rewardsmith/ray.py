@@ -78,9 +78,10 @@ def score_dataset(
     the free CPUs divided by `num_cpus`). `num_cpus`: CPUs each actor reserves; each runs that many
     local worker processes unless `workers` says otherwise. `timeout`: per-item limit in seconds.
 
-    >>> import ray, rewardsmith.ray                                                 # doctest: +SKIP
-    >>> ds = ray.data.read_json("completions.jsonl")                                # doctest: +SKIP
-    >>> rewardsmith.ray.score_dataset(ds, "math").write_json("scored/")            # doctest: +SKIP
+    For example (tests/scaleout/test_ray_dataset.py runs it on a small dataset)::
+
+        ds = ray.data.read_json("completions.jsonl")
+        rewardsmith.ray.score_dataset(ds, "math").write_json("scored/")
     """
     from rewardsmith.core.ray_backend import connect, import_ray
 
