@@ -31,6 +31,7 @@ import secrets
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 import tempfile
@@ -96,6 +97,7 @@ class RunContext:
         self.seccomp: bytes | None = None
         self.nproc_base = 0
         self.kept_under_tmp: list[str] = []  # allowed paths under /tmp (a CI checkout's venv)
+        self.links_under_tmp: dict[str, str] = {}  # and its symlinks (bin/python -> the interpreter)
 
 
 def run_child(ctx: RunContext, fds: list[int]) -> None:
@@ -179,10 +181,18 @@ def _private_mounts(ctx: RunContext, uid: int | None) -> None:
     kept = {p: os.open(p, os.O_PATH) for p in ctx.kept_under_tmp if os.path.exists(p)}
     sandbox.mount("tmpfs", "/tmp", "tmpfs", flags, f"size={sandbox.TMPFS_MB}m,mode=1777")
     sandbox.mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={sandbox.SHM_MB}m,mode=1777")
-    for path, fd in kept.items():
-        os.makedirs(path, exist_ok=True)
+    for path, fd in sorted(kept.items()):  # parents before what they contain
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.makedirs(path, exist_ok=True)
+        elif not os.path.exists(path):  # a file (pyvenv.cfg): its mount point is an empty file
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
         sandbox.mount(f"/proc/self/fd/{fd}", path, None, sandbox.MS_BIND | sandbox.MS_REC, None)
         os.close(fd)
+    for link, target in sorted(ctx.links_under_tmp.items()):
+        if not os.path.lexists(link):
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink(target, link)
     os.mkdir(WORK_DIR, 0o700)
     if uid is not None:
         os.chown(WORK_DIR, uid, uid)
@@ -205,6 +215,7 @@ class Template:
         if self.spec is not None:
             sandbox.build_root(self.spec.binds, self.spec.symlinks, self.spec.files, list(allowlist.DEVICES))
             self.ctx.kept_under_tmp = [p for p in self.spec.binds if p.startswith("/tmp/")]
+            self.ctx.links_under_tmp = {p: t for p, t in self.spec.symlinks.items() if p.startswith("/tmp/")}
             import importlib
 
             sys.path_importer_cache.clear()
