@@ -8,6 +8,7 @@ and batch the same way. `load(SPEC)` builds any preset or import path, as the CL
 from __future__ import annotations
 
 from rewardsmith import presets as _presets  # noqa: F401  (fills the preset registry)
+from rewardsmith.audit import audit
 from rewardsmith.core import (
     AsyncBackend,
     Backend,
@@ -56,6 +57,7 @@ __all__ = [
     "all_of",
     "any_of",
     "as_reward",
+    "audit",
     "gate",
     "load",
     "registry",

@@ -30,7 +30,7 @@ _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ANSWER_TAG = re.compile(r"<(answer|solution|final_answer)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
 _HASHES = re.compile(r"####[ \t]*([^\n]*)")
 _ANSWER_IS = re.compile(
-    r"(?:final\s+answer|the\s+answer\s+is|answer\s*[:=]|^[ \t]*A[ \t]*:)[ \t]*\**[ \t]*:?[ \t]*([^\n]*)",
+    r"(?:final\s+answer(?:\s+is)?|the\s+answer\s+is|answer\s*[:=]|^[ \t]*A[ \t]*:)[ \t]*\**[ \t]*:?[ \t]*([^\n]*)",
     re.IGNORECASE | re.MULTILINE,
 )
 _NUMBER = re.compile(r"-?\$?\d+(?:,\d{3})*(?:\.\d+)?")

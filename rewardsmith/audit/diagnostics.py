@@ -64,7 +64,7 @@ def advantages(values: Sequence[float], *, scale: bool = True, eps: float = ADVA
     """GRPO's group-normalized advantages, as TRL computes them.
 
     >>> [round(a, 4) for a in advantages([1.0, 0.0, 0.0])]
-    [1.1545, -0.5772, -0.5772]
+    [1.1545, -0.5773, -0.5773]
     """
     m = mean(values)
     if not scale:

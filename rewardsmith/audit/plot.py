@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from rewardsmith.audit.diagnostics import Signal
@@ -42,9 +43,14 @@ def save_histograms(signal: Signal, path: str, *, title: str = "") -> str:
 
 
 def _panel(ax: object, values: list[float], label: str, note: str) -> None:
-    if values:
-        distinct = len(set(values))
-        ax.hist(values, bins=min(40, max(1, distinct)) if distinct <= 40 else 40, color="#4477aa")  # type: ignore[attr-defined]
+    distinct = sorted(set(values))
+    if 0 < len(distinct) <= 20:  # a few discrete values: one bar each, at the value
+        counts = Counter(values)
+        gaps = [b - a for a, b in zip(distinct, distinct[1:], strict=False)]
+        width = 0.8 * min(gaps) if gaps else 0.5
+        ax.bar(distinct, [counts[v] for v in distinct], width=width, color="#4477aa")  # type: ignore[attr-defined]
+    elif values:
+        ax.hist(values, bins=40, color="#4477aa")  # type: ignore[attr-defined]
     else:
         ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)  # type: ignore[attr-defined]
     ax.set_title(label)  # type: ignore[attr-defined]

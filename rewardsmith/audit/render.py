@@ -65,7 +65,7 @@ def finding_lines(h: HackResult) -> list[str]:
     if h.example is not None:
         e = h.example
         reason = f" {_one_line(e.reason, 120)}" if e.reason.strip() else ""
-        lines.append(f"    {e.row}: {_one_line(e.completion)!r}")
+        lines.append(f"    {e.row}: «{_one_line(e.completion)}»")
         lines.append(
             f"    → {_num(e.score)} [{e.status}]{reason}; genuine {_num(e.genuine_score)}, empty {_num(e.empty_score)}"
         )
@@ -156,31 +156,38 @@ def renderables(report: AuditReport) -> Any:
     head = headline(report)
     style = "bold green" if report.passed else "bold red"
     items: list[Any] = [Text(head, style=style)]
+    shown = [h for h in report.hacks if h.verdict != "not_applicable"]
+    with_parts = any(h.parts for h in shown)
     table = Table(title="hacks", show_edge=False, expand=False)
-    for col, justify in (
+    columns = [
         ("hack", "left"),
         ("claim", "left"),
         ("verdict", "left"),
         ("reach", "right"),
         ("hack / genuine / empty", "right"),
         ("rows", "right"),
-        ("paid by", "left"),
-    ):
+    ]
+    for col, justify in [*columns, *([("paid by", "left")] if with_parts else [])]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for h in report.hacks:
-        table.add_row(
+    for h in shown:
+        cells: list[Any] = [
             h.name,
             h.claim,
             Text(_VERDICT_TEXT[h.verdict], style=_VERDICT_STYLE.get(h.verdict, "dim")),
             _pct(h.reach),
             f"{_num(h.mean_score)} / {_num(h.mean_genuine)} / {_num(h.mean_empty)}",
             str(h.rows) + (f" (+{h.escaped} no value)" if h.escaped else ""),
-            escape(", ".join(p.part for p in h.parts)),
-        )
+        ]
+        if with_parts:
+            cells.append(escape(", ".join(p.part for p in h.parts)))
+        table.add_row(*cells)
     items.append(table)
-    for h in [*report.findings, *report.notes]:
-        body = Text("\n".join(finding_lines(h)[1:]) or h.why)
-        items.append(Panel(body, title=escape(f"{_VERDICT_TEXT[h.verdict]}: {h.name}"), subtitle=escape(h.why[:100])))
+    absent = [h.name for h in report.hacks if h.verdict == "not_applicable"]
+    if absent:
+        items.append(Text("not applicable to these rows: " + ", ".join(absent), style="dim"))
+    for h in report.findings:
+        body = Text("\n".join([h.why, *finding_lines(h)[1:]]))
+        items.append(Panel(body, title=escape(f"{_VERDICT_TEXT[h.verdict]}: {h.name} ({h.claim})"), title_align="left"))
     if report.signal is not None:
         items.append(Text("\n".join(signal_lines(report.signal))))
     if report.plot:

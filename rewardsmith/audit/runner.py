@@ -256,17 +256,9 @@ def _plan(rows: list[Sample], scores: list[Score], groups: list[list[int]], hack
         base = max(scored, key=lambda i: (scores[i].value, -i))
         group = _Group(base, scores[base])
         sample = rows[base]
-        code = is_code(sample)
-        text = sample.text
-        reference = None if code else _reference(sample)
-        slot = code_slot(text) if code else locate_answer(text, reference)
-        if reference is not None and slot is not None and slot.content(text) != reference:
-            text, slot = _substitute(text, slot, reference)
-            group.genuine = with_text(sample, text)
-            group.substituted = True
-        answer = reference if reference is not None else (slot.content(text) if slot and not code else None)
-        genuine = group.genuine or sample
-        group.context = Context(genuine, text, slot, answer, genuine.prompt_text, code)
+        group.context, group.substituted = genuine_context(sample)
+        if group.substituted:
+            group.genuine = group.context.sample
         group.empty = with_text(sample, "")
         for hack in hacks:
             built = hack.build(group.context)
@@ -274,6 +266,22 @@ def _plan(rows: list[Sample], scores: list[Score], groups: list[list[int]], hack
                 group.variants[hack.name] = with_text(sample, built)
         plan.append(group)
     return plan
+
+
+def genuine_context(sample: Sample) -> tuple[Context, bool]:
+    """The genuine correct completion of `sample` and where its parts are, and whether its final
+    answer had to be set to the reference (see the module docstring, step 3)."""
+    code = is_code(sample)
+    text = sample.text
+    reference = None if code else _reference(sample)
+    slot = code_slot(text) if code else locate_answer(text, reference)
+    substituted = False
+    if reference is not None and slot is not None and slot.content(text) != reference:
+        text, slot = _substitute(text, slot, reference)
+        sample = with_text(sample, text)
+        substituted = True
+    answer = reference if reference is not None else (slot.content(text) if slot and not code else None)
+    return Context(sample, text, slot, answer, sample.prompt_text, code), substituted
 
 
 def _substitute(text: str, slot: Slot, answer: str) -> tuple[str, Slot]:
