@@ -11,6 +11,7 @@ own sandbox (the `code` preset) and async rewards (judges) go their usual way.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -62,7 +63,17 @@ class _Silenced(Reward):
     def _score_one(self, sample: Sample, strict: bool) -> Score:
         if in_worker():
             _discard_output()
-        return self.inner._score_one(sample, strict)
+        return super()._score_one(sample, strict)
+
+    def _score(self, sample: Sample) -> Score | float:
+        # A reward that runs the program in this process lets it patch builtins (isinstance,
+        # AssertionError); put them back before anything here reads the result.
+        saved = dict(builtins.__dict__)
+        try:
+            return self.inner._score(sample)
+        finally:
+            builtins.__dict__.clear()
+            builtins.__dict__.update(saved)
 
 
 def _discard_output() -> None:

@@ -144,7 +144,7 @@ class References:
     audited: int
     usable: int
     substituted: int
-    lowered_by_substitution: int
+    kept_original: int
     unusable: list[dict[str, Any]] = field(default_factory=list)
 
 

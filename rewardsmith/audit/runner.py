@@ -10,7 +10,8 @@ The flow, and the decisions in it:
    a wrong completion proves nothing. When the row has a reference `answer`, the genuine
    completion is the base with its final answer set to the reference (a no-op when it was right
    already): the same reasoning, layout and length, the answer right. Without a reference (code,
-   rubrics) the base is taken as it is.
+   rubrics) the base is taken as it is, and so it is when setting the reference lowered its score
+   (a reward that does not read `answer`): then the original is audited.
 4. **The floor.** The empty completion, scored with the same row: what a completion earns for
    nothing. A group whose genuine completion scores no higher than that cannot show a hack (a
    pure penalty reward, or a wrong completion with nothing to correct it) and is listed as unusable.
@@ -118,6 +119,7 @@ def audit(
 
     plan = _plan(rows, scores, groups[:max_groups], chosen)
     _score_plan(reward, plan, options)
+    _keep_originals(reward, plan, rows, scores, chosen, options)
     results = [_result(h, plan, names, threshold, margin, h.name in require_lower) for h in chosen]
     report = AuditReport(
         reward=reward.spec or reward.name,
@@ -199,11 +201,13 @@ class _Group:
 
     base: int
     base_score: Score
+    members: list[int] = field(default_factory=list)
     context: Context | None = None
     genuine: Sample | None = None  # None: the base itself is the genuine completion
     empty: Sample | None = None
     variants: dict[str, Sample] = field(default_factory=dict)
     substituted: bool = False
+    kept_original: bool = False
     genuine_score: Score | None = None
     empty_score: Score | None = None
     scores: dict[str, Score] = field(default_factory=dict)
@@ -245,30 +249,55 @@ def _reference(sample: Sample) -> str | None:
 
 
 def _plan(rows: list[Sample], scores: list[Score], groups: list[list[int]], hacks: list[Hack]) -> list[_Group]:
-    plan = []
-    for members in groups:
-        scored = [i for i in members if scores[i].value is not None]
-        if not scored:
-            group = _Group(members[0], scores[members[0]])
-            group.unusable = "no completion of this prompt has a value: " + (scores[members[0]].reason or "")
-            plan.append(group)
-            continue
-        base = max(scored, key=lambda i: (scores[i].value, -i))
-        group = _Group(base, scores[base])
-        sample = rows[base]
-        group.context, group.substituted = genuine_context(sample)
-        if group.substituted:
-            group.genuine = group.context.sample
-        group.empty = with_text(sample, "")
-        for hack in hacks:
-            built = hack.build(group.context)
-            if built is not None:
-                group.variants[hack.name] = with_text(sample, built)
-        plan.append(group)
-    return plan
+    return [_plan_group(rows, scores, members, hacks) for members in groups]
 
 
-def genuine_context(sample: Sample) -> tuple[Context, bool]:
+def _plan_group(
+    rows: list[Sample], scores: list[Score], members: list[int], hacks: list[Hack], *, substitute: bool = True
+) -> _Group:
+    scored = [i for i in members if scores[i].value is not None]
+    if not scored:
+        group = _Group(members[0], scores[members[0]])
+        group.unusable = "no completion of this prompt has a value: " + (scores[members[0]].reason or "")
+        return group
+    base = max(scored, key=lambda i: (scores[i].value, -i))
+    group = _Group(base, scores[base], members=members)
+    sample = rows[base]
+    group.context, group.substituted = genuine_context(sample, substitute=substitute)
+    if group.substituted:
+        group.genuine = group.context.sample
+    group.empty = with_text(sample, "")
+    for hack in hacks:
+        built = hack.build(group.context)
+        if built is not None:
+            group.variants[hack.name] = with_text(sample, built)
+    return group
+
+
+def _keep_originals(
+    reward: Reward, plan: list[_Group], rows: list[Sample], scores: list[Score], hacks: list[Hack], options: Any
+) -> None:
+    """Where setting the reference lowered the genuine score (a reward that does not read `answer`,
+    or reads it in another form), audit the original completion instead."""
+    redo = [
+        k
+        for k, g in enumerate(plan)
+        if g.substituted
+        and g.genuine_score is not None
+        and g.genuine_score.value is not None
+        and g.base_score.value is not None
+        and g.genuine_score.value < g.base_score.value - _TIE
+    ]
+    if not redo:
+        return
+    fresh = [_plan_group(rows, scores, plan[k].members, hacks, substitute=False) for k in redo]
+    _score_plan(reward, fresh, options)
+    for k, group in zip(redo, fresh, strict=True):
+        group.kept_original = True
+        plan[k] = group
+
+
+def genuine_context(sample: Sample, *, substitute: bool = True) -> tuple[Context, bool]:
     """The genuine correct completion of `sample` and where its parts are, and whether its final
     answer had to be set to the reference (see the module docstring, step 3)."""
     code = is_code(sample)
@@ -276,7 +305,7 @@ def genuine_context(sample: Sample) -> tuple[Context, bool]:
     reference = None if code else _reference(sample)
     slot = code_slot(text) if code else locate_answer(text, reference)
     substituted = False
-    if reference is not None and slot is not None and slot.content(text) != reference:
+    if substitute and reference is not None and slot is not None and slot.content(text) != reference:
         text, slot = _substitute(text, slot, reference)
         sample = with_text(sample, text)
         substituted = True
@@ -424,20 +453,11 @@ def _part_evidence(groups: list[_Group], name: str) -> list[PartEvidence]:
 
 def _references(plan: list[_Group], groups: int, names: Sequence[str]) -> References:
     usable = [g for g in plan if not g.unusable]
-    lowered = sum(
-        1
-        for g in usable
-        if g.substituted
-        and g.genuine_score is not None
-        and g.genuine_score.value is not None
-        and g.base_score.value is not None
-        and g.genuine_score.value < g.base_score.value - _TIE
-    )
     return References(
         groups=groups,
         audited=len(plan),
         usable=len(usable),
         substituted=sum(g.substituted for g in usable),
-        lowered_by_substitution=lowered,
+        kept_original=sum(g.kept_original for g in usable),
         unusable=[{"row": names[g.base], "why": g.unusable} for g in plan if g.unusable][:20],
     )
