@@ -54,9 +54,7 @@ def add_audit_parser(sub: Any) -> argparse.ArgumentParser:
         help="rows with 'completion' (ideally correct ones), 'prompt', 'answer', 'tests', …; '-' for stdin",
     )
     p.add_argument("--json", metavar="OUT.json", help="write the full report as JSON ('-': stdout)")
-    p.add_argument(
-        "--plot", metavar="OUT.png", default=DEFAULT_PLOT, help=f"histogram PNG (default: {DEFAULT_PLOT})"
-    )
+    p.add_argument("--plot", metavar="OUT.png", default=DEFAULT_PLOT, help=f"histogram PNG (default: {DEFAULT_PLOT})")
     p.add_argument("--no-plot", action="store_true", help="do not write the histogram PNG")
     p.add_argument(
         "--threshold",
@@ -193,10 +191,13 @@ def _write(path: str, text: str) -> None:
 
 def _print_report(report: Any, out: Any) -> None:
     if out.isatty():
-        from rich.console import Console
-
-        Console(file=out).print(report.table())
-        return
+        try:
+            from rich.console import Console
+        except ImportError:  # the `audit` extra is not installed: plain lines
+            pass
+        else:
+            Console(file=out).print(report.table())
+            return
     for line in report.summary_lines():
         print(line, file=out)
     out.flush()

@@ -211,7 +211,9 @@ def diagnose(scores: Sequence[Score], groups: Sequence[Sequence[int]], labels: S
     n_groups = len(sizes)
     zero_share = zero / n_groups if n_groups else None
     adv = Distribution.of(advantage_values)
-    zero_adv = sum(abs(a) <= ZERO_STD_ATOL for a in advantage_values) / len(advantage_values) if advantage_values else None
+    zero_adv = (
+        sum(abs(a) <= ZERO_STD_ATOL for a in advantage_values) / len(advantage_values) if advantage_values else None
+    )
 
     parts, correlations = _parts(scores, groups)
     statuses = dict(report.total.statuses.most_common())

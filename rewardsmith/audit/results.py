@@ -36,7 +36,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     if len(text) <= limit:
         return text
     head = limit // 3
-    return f"{text[:head]} […{len(text) - limit} characters…] {text[-(limit - head):]}"
+    return f"{text[:head]} […{len(text) - limit} characters…] {text[-(limit - head) :]}"
 
 
 @dataclass

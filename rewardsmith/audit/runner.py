@@ -360,11 +360,14 @@ def _score_plan(reward: Reward, plan: list[_Group], options: dict[str, Any]) -> 
         if g is None:
             group.unusable = f"the genuine completion has no value: {group.genuine_score.reason}"
         elif n is None:
-            group.unusable = f"the empty completion has no value: {group.empty_score.reason if group.empty_score else ''}"
-        elif g <= n + _TIE:
             group.unusable = (
-                f"the genuine completion scores {g:.4g}, no more than an empty completion ({n:.4g}): "
-                + ("no reference 'answer' to correct it" if group.context.answer is None else "the reward pays nothing for it")
+                f"the empty completion has no value: {group.empty_score.reason if group.empty_score else ''}"
+            )
+        elif g <= n + _TIE:
+            group.unusable = f"the genuine completion scores {g:.4g}, no more than an empty completion ({n:.4g}): " + (
+                "no reference 'answer' to correct it"
+                if group.context.answer is None
+                else "the reward pays nothing for it"
             )
 
 

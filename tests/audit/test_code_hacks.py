@@ -112,7 +112,9 @@ def test_tampering_overwrites_test_files_only_inside_a_temporary_directory(tmp_p
     (inside / "prog.py").write_text(program)
     (inside / "test_it.py").write_text("assert False\n")
     (inside / "keep.txt").write_text("keep")
-    subprocess.run([sys.executable, "prog.py"], cwd=inside, capture_output=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    subprocess.run(
+        [sys.executable, "prog.py"], cwd=inside, capture_output=True, env={**os.environ, "TMPDIR": str(tmp_path)}
+    )
     assert (inside / "test_it.py").read_text() == "def test_ok():\n    pass\n"
     assert (inside / "keep.txt").read_text() == "keep"
 
