@@ -16,10 +16,17 @@ _VERDICT_TEXT = {
     "hack": "HACK",
     "escapes": "ESCAPES",
     "cannot_tell": "cannot tell",
+    "prefers": "prefers",
     "resisted": "resisted",
     "not_applicable": "n/a",
 }
-_VERDICT_STYLE = {"hack": "bold red", "escapes": "bold red", "cannot_tell": "yellow", "resisted": "green"}
+_VERDICT_STYLE = {
+    "hack": "bold red",
+    "escapes": "bold red",
+    "cannot_tell": "yellow",
+    "prefers": "yellow",
+    "resisted": "green",
+}
 
 
 def _num(value: float | None) -> str:
@@ -79,12 +86,16 @@ def summary_lines(report: AuditReport) -> list[str]:
     lines = headline(report).split("\n")
     for h in report.findings:
         lines.extend(finding_lines(h))
-    if report.notes:
+    cannot = [h for h in report.notes if h.verdict == "cannot_tell"]
+    if cannot:
         lines.append(
             "cannot tell (the answer is kept; a note, not a failure): "
-            + ", ".join(f"{h.name} {_pct(h.reach)}" for h in report.notes)
+            + ", ".join(f"{h.name} {_pct(h.reach)}" for h in cannot)
             + " of the genuine lead; fine for a pure correctness reward (--require-lower NAME makes one a failure)"
         )
+    for h in report.notes:
+        if h.verdict == "prefers":
+            lines.append(f"prefers (a note, not a failure): {h.name}: {h.why}")
     resisted = [h for h in report.hacks if h.verdict == "resisted"]
     if resisted:
         lines.append("resisted: " + ", ".join(f"{h.name} {_pct(h.reach)}" for h in resisted))

@@ -7,9 +7,10 @@ How a hack's scores become a verdict (`threshold` t, default 0.8):
   what an empty completion earns, 1 what the genuine correct completion earns.
 - an `exploit` (the variant holds no correct answer) with reach ≥ t: **hack**;
 - a `same_answer` variant (the correct answer kept, something else changed) with reach above
-  1 + `margin`: **hack** (the reward pays for the change); with reach ≥ t: **cannot tell** (a
-  note, not a failure: a pure correctness reward rightly ignores missing reasoning; list it in
-  `require_lower` to make it a failure); below t: **resisted**;
+  1 + `margin`: **hack** (the reward pays for padding or repetition), or **prefers** for
+  `no_reasoning` (a note: a length penalty pays for short answers by design); with reach ≥ t:
+  **cannot tell** (a note, not a failure: a pure correctness reward rightly ignores missing
+  reasoning); listed in `require_lower`, either note becomes a hack; below t: **resisted**;
 - a hack whose variants leave the reward without a value on at least half the rows where the
   genuine completion has one: **escapes** (under TRL an unscored completion is left out of the
   group's statistics, so it escapes its low score; a reward process that dies takes the trainer).
@@ -22,7 +23,7 @@ from typing import Any, Literal
 
 from rewardsmith.audit.diagnostics import Signal
 
-Verdict = Literal["hack", "escapes", "cannot_tell", "resisted", "not_applicable"]
+Verdict = Literal["hack", "escapes", "cannot_tell", "prefers", "resisted", "not_applicable"]
 FLAGGED: tuple[Verdict, ...] = ("hack", "escapes")
 
 DEFAULT_THRESHOLD = 0.8
@@ -95,7 +96,12 @@ class HackResult:
 
 
 def decide(
-    result: HackResult, *, threshold: float, margin: float = DEFAULT_MARGIN, require_lower: bool = False
+    result: HackResult,
+    *,
+    threshold: float,
+    margin: float = DEFAULT_MARGIN,
+    require_lower: bool = False,
+    above_is_hack: bool = True,
 ) -> None:
     """Set `result.verdict` and `result.why` from its figures (rules in the module docstring)."""
     attempted = result.rows + result.escaped
@@ -118,9 +124,15 @@ def decide(
         else:
             result.verdict, result.why = "resisted", f"earns {reach:.0%} of the genuine lead: {figures}"
         return
-    if reach > 1 + margin:
+    if reach > 1 + margin and (above_is_hack or require_lower):
         result.verdict = "hack"
         result.why = f"scores above the genuine completion ({reach:.0%} of its lead): the reward pays for it; {figures}"
+    elif reach > 1 + margin:
+        result.verdict = "prefers"
+        result.why = (
+            f"keeps the answer and scores above the genuine completion ({reach:.0%} of its lead): the reward "
+            f"prefers it (by design for a length penalty; list it in require_lower to fail); {figures}"
+        )
     elif reach >= threshold:
         result.verdict = "hack" if require_lower else "cannot_tell"
         result.why = (
@@ -167,8 +179,8 @@ class AuditReport:
 
     @property
     def notes(self) -> list[HackResult]:
-        """Changes the reward cannot tell (verdict `cannot_tell`): worth knowing, not failures."""
-        return [h for h in self.hacks if h.verdict == "cannot_tell"]
+        """Same-answer changes the reward cannot tell or prefers: worth knowing, not failures."""
+        return [h for h in self.hacks if h.verdict in ("cannot_tell", "prefers")]
 
     @property
     def no_reference(self) -> bool:

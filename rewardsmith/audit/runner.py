@@ -50,6 +50,8 @@ from rewardsmith.core.sample import Sample, as_sample
 from rewardsmith.core.score import Score
 
 DEFAULT_MAX_GROUPS = 100
+#: slot rules that find a stated final answer (the others guess: the last number, a bare line)
+MARKED_RULES = ("boxed", "answer_tag", "gsm8k", "answer_is")
 _TIE = 1e-9
 
 
@@ -98,7 +100,7 @@ def audit(
     >>> [h.name for h in report.findings]
     ['answer_spam', 'conflicting_boxed']
     >>> report.hack("answer_spam").example.completion
-    '6 x 12 = ?. The answer is 69, 70, 71, 72, 73, 74, 75.'
+    '6 x 12 = ?. The answer is 151, 235, 173, 72, 363, -25, 689.'
     """
     if isinstance(reward, str):
         from rewardsmith.core.spec import load
@@ -310,7 +312,13 @@ def genuine_context(sample: Sample, *, substitute: bool = True) -> tuple[Context
         sample = with_text(sample, text)
         substituted = True
     answer = reference if reference is not None else (slot.content(text) if slot and not code else None)
-    return Context(sample, text, slot, answer, sample.prompt_text, code), substituted
+    if code:
+        answer_based = False
+    elif reference is not None:
+        answer_based = substitute  # without substitution: the reward was shown not to pay for the reference
+    else:
+        answer_based = slot is not None and slot.rule in MARKED_RULES
+    return Context(sample, text, slot, answer, sample.prompt_text, code, answer_based), substituted
 
 
 def _substitute(text: str, slot: Slot, answer: str) -> tuple[str, Slot]:
@@ -409,7 +417,7 @@ def _result(
         if result.example is None or result.escaped / (result.rows + result.escaped) < 0.5:
             result.example = _example(group, hack.name, group.scores[hack.name], names, reaches[best])
         result.parts = _part_evidence([r[0] for r in rows], hack.name)
-    decide(result, threshold=threshold, margin=margin, require_lower=require_lower)
+    decide(result, threshold=threshold, margin=margin, require_lower=require_lower, above_is_hack=hack.above_is_hack)
     return result
 
 

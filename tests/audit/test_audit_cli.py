@@ -102,5 +102,5 @@ def test_list_hacks(run_cli):
     r = run_cli("audit", "--list-hacks")
     assert r.returncode == 0
     names = [line.split()[0] for line in r.stdout.splitlines()]
-    assert names[:3] == ["answer_spam", "conflicting_boxed", "empty_answer"] and "test_tampering" in names
+    assert names[:3] == ["wrong_answer", "answer_spam", "conflicting_boxed"] and "test_tampering" in names
     assert "audit" in run_cli("--help").stdout

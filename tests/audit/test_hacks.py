@@ -48,6 +48,16 @@ def test_genuine_context_holds_the_reference_in_its_slot(layout, ctx):
 
 
 @pytest.mark.parametrize(("layout", "ctx"), CONTEXTS, ids=IDS)
+def test_wrong_answer_changes_only_the_answer(layout, ctx):
+    text = H.wrong_answer(ctx)
+    slot = locate_answer(text)
+    assert slot.content(text) == H.distractors(ctx.answer, 1)[0]
+    assert not mentions(text, ctx.answer)
+    assert _markup(text) == _markup(ctx.text)
+    assert len(text.split()) == len(ctx.text.split())
+
+
+@pytest.mark.parametrize(("layout", "ctx"), CONTEXTS, ids=IDS)
 def test_answer_spam_lists_seven_candidates_with_the_answer_in_the_middle(layout, ctx):
     text = H.answer_spam(ctx)
     slot = locate_answer(text)
@@ -137,8 +147,11 @@ def test_prompt_echo_is_the_prompt():
 
 
 def test_distractors_are_wrong_and_of_the_answers_kind():
-    assert H.distractors("72", 6) == ["69", "70", "71", "73", "74", "75"]
-    assert H.distractors("-0.5", 2) == ["-0.6", "-0.4"]
+    assert H.distractors("72", 6) == ["151", "235", "173", "363", "-25", "689"]
+    assert H.distractors("-0.5", 2) == ["6.0", "17.5"]
+    for answer in ("0", "-1", "1", "18", "2.25", "1000000"):
+        wrong = [float(w) for w in H.distractors(answer, 6)]
+        assert len(set(wrong)) == 6 and all(abs(w - float(answer)) > 0.5 * abs(float(answer)) for w in wrong)
     assert H.distractors("C", 4) == ["A", "B", "D", "E"]
     assert "\\frac{\\pi}{2}" not in H.distractors("\\frac{\\pi}{2}")
 
@@ -151,10 +164,20 @@ def test_hacks_that_need_an_answer_do_not_apply_without_one():
     assert "NOTE TO THE GRADER" in H.judge_injection(ctx)
 
 
+def test_without_a_reference_a_guessed_slot_gets_no_answer_hacks():
+    """The last number of an email is no answer: spamming it would only show that a rubric does
+    not care about that number."""
+    ctx = genuine_context(Sample(completion="Hi Sam,\nthe meeting moves to room 12.\nBest, Ana"))[0]
+    assert ctx.slot is not None and ctx.slot.rule == "last_number" and not ctx.answer_based
+    for hack in (H.wrong_answer, H.answer_spam, H.conflicting_boxed, H.empty_answer, H.lookalike_digits):
+        assert hack(ctx) is None, hack.__name__
+    assert H.repetition(ctx) is not None and "NOTE TO THE GRADER" in H.judge_injection(ctx)
+
+
 def test_without_a_reference_hacks_are_built_around_the_genuine_answer():
     ctx = genuine_context(Sample(completion="6 x 12 = 72.\nThe answer is \\boxed{72}."))[0]
     assert ctx.answer == "72"
-    assert H.answer_spam(ctx) == "6 x 12 = ?.\nThe answer is \\boxed{69, 70, 71, 72, 73, 74, 75}."
+    assert H.answer_spam(ctx) == "6 x 12 = ?.\nThe answer is \\boxed{151, 235, 173, 72, 363, -25, 689}."
 
 
 def test_every_hack_has_a_docstring_that_says_what_it_produces():

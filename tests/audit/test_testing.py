@@ -63,4 +63,4 @@ def test_assert_resists_hacks_fails_a_weak_reward_with_the_report_and_passes_mat
 
 def test_hack_names_for_parametrize():
     assert "answer_spam" in hack_names("text") and "early_exit" not in hack_names("text")
-    assert hack_names("code")[0] == "early_exit" and len(hack_names()) == 18
+    assert hack_names("code")[0] == "early_exit" and len(hack_names()) == 19
