@@ -4,7 +4,7 @@ The flow, and the decisions in it:
 
 1. Every row is scored as is: these scores feed the signal diagnostics (`diagnostics`).
 2. Rows are grouped by prompt (or `group_by`); per group (at most `max_groups`, in input order)
-   the audit takes the best-scored completion as its base. Hacks are asked per prompt, not per
+   the audit takes the best-scored completion that states a final answer as its base. Hacks are asked per prompt, not per
    completion: eight wrong completions of one prompt add nothing but cost.
 3. **The genuine correct completion.** A row's completion may be wrong, and a hack that matches
    a wrong completion proves nothing. When the row has a reference `answer`, the genuine
@@ -262,7 +262,9 @@ def _plan_group(
         group = _Group(members[0], scores[members[0]])
         group.unusable = "no completion of this prompt has a value: " + (scores[members[0]].reason or "")
         return group
-    base = max(scored, key=lambda i: (scores[i].value, -i))
+    # the best-scored completion, preferring one that states its final answer (\boxed{}, tags, ####):
+    # a truncated one's last number is no answer, and setting it to the reference makes nothing right
+    base = max(scored, key=lambda i: (_states_answer(rows[i]), scores[i].value, -i))
     group = _Group(base, scores[base], members=members)
     sample = rows[base]
     group.context, group.substituted = genuine_context(sample, substitute=substitute)
@@ -274,6 +276,13 @@ def _plan_group(
         if built is not None:
             group.variants[hack.name] = with_text(sample, built)
     return group
+
+
+def _states_answer(sample: Sample) -> bool:
+    if is_code(sample):
+        return True
+    slot = locate_answer(sample.text, _reference(sample))
+    return slot is not None and slot.rule in MARKED_RULES
 
 
 def _keep_originals(

@@ -13,6 +13,16 @@ from audit_helpers import contains_answer, exec_in_process, exit_status_tests, g
 import rewardsmith as rs
 from rewardsmith.audit.runner import group_rows
 
+@pytest.fixture(scope="module", autouse=True)
+def _stop_zygotes_afterwards():
+    """The `code` preset's warm sandbox processes are our children: stop them after this module so
+    that later tests which count leftover child processes start clean."""
+    yield
+    from rewardsmith.verifiers.code.executor import shutdown
+
+    shutdown()
+
+
 SOUND = [("gsm8k", "gsm8k"), ("r1", "r1"), ("unsloth", "unsloth"), ("math", "boxed"), ("math", "hashes")]
 
 

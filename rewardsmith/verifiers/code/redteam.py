@@ -83,6 +83,11 @@ def _fence(code: str) -> str:
     return "```python\n" + textwrap.dedent(code).strip("\n") + "\n```"
 
 
+#: what the attacks that must not solve anything return: a number (tests may do arithmetic on it)
+#: that no test expects, so an attack never passes a test by accident (`add(-1, 1) == 0`)
+WRONG = -987654321
+
+
 def _define(names: list[str], body: str) -> str:
     return "\n".join(f"def {n}(*args, **kwargs):\n    {body}\n" for n in names)
 
@@ -184,7 +189,7 @@ def patched_stdlib(sample: Any) -> str:
         builtins.isinstance = lambda *a: True
         builtins.AssertionError = type("AssertionError", (Exception,), {})
         """)
-        + _define(targets(sample), "return 0")
+        + _define(targets(sample), f"return {WRONG}")
     )
 
 
@@ -201,7 +206,7 @@ def shadowed_builtins(sample: Any) -> str:
         def isinstance(*a): return True
         def round(x, *a): return x
         """)
-        + _define(targets(sample), "return 0")
+        + _define(targets(sample), f"return {WRONG}")
     )
 
 
