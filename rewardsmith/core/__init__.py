@@ -10,10 +10,11 @@ from rewardsmith.core.backends import (
 )
 from rewardsmith.core.compose import all_of, any_of, gate, weighted
 from rewardsmith.core.errors import (
+    ConfigError,
     InputError,
+    RewardError,
     RewardReturnError,
     RewardsmithError,
-    RewardTimeout,
     SpecError,
     UsageError,
 )
@@ -28,10 +29,11 @@ __all__ = [
     "InlineBackend",
     "LocalBackend",
     "ProcessBackend",
+    "ConfigError",
     "InputError",
     "Reward",
+    "RewardError",
     "RewardReturnError",
-    "RewardTimeout",
     "RewardsmithError",
     "Sample",
     "Score",

@@ -144,6 +144,19 @@ class _ScoreInWorker:
         return self.reward._score_one(sample, strict)
 
 
+def _quick(reward: Reward, sample: Sample, index: int) -> Score | None:
+    """The reward's quick stage for one sample; anything unexpected sends the item to the pool,
+    where it is scored (or fails) under the full rules."""
+    try:
+        result = reward._quick_score(sample)
+    except UsageError as exc:
+        tag_sample(exc, index)
+        raise
+    except Exception:
+        return None
+    return None if result is None else reward._finish(result)
+
+
 def _state_token(reward: Reward) -> tuple[Any, ...]:
     """A cheap fingerprint of a reward's attributes: a pool forked before an attribute was rebound
     holds a stale copy, so the pool is restarted when this changes."""
@@ -245,15 +258,37 @@ class ProcessBackend(Backend):
             return crash_score(reward, exc)
 
         try:
-            return pool.map(
-                samples,
-                timeout=timeout,
-                context=strict,
-                workers=workers,
-                on_timeout=lambda i: timeout_score(reward, timeout or 0.0),
-                on_crash=crashed,
-                on_result=bar.update if bar is not None else None,
-            )
+            out: list[Score | None] = [None] * len(samples)
+            todo = list(range(len(samples)))
+            if reward.has_quick_stage:  # decided here, without a round trip to a worker
+                todo = []
+                for i, sample in enumerate(samples):
+                    quick = _quick(reward, sample, i)
+                    if quick is None:
+                        todo.append(i)
+                    else:
+                        out[i] = quick
+                        if bar is not None:
+                            bar.update()
+            if todo:
+                try:
+                    pooled = pool.map(
+                        [samples[i] for i in todo],
+                        timeout=timeout,
+                        context=strict,
+                        workers=min(workers, len(todo)),
+                        on_timeout=lambda i: timeout_score(reward, timeout or 0.0),
+                        on_crash=crashed,
+                        on_result=bar.update if bar is not None else None,
+                    )
+                except UsageError as exc:  # the pool counted in `todo`; the caller counts in `samples`
+                    index = getattr(exc, "sample_index", None)
+                    if index is not None:
+                        exc.sample_index = todo[index]  # type: ignore[attr-defined]
+                    raise
+                for i, score in zip(todo, pooled, strict=True):
+                    out[i] = score
+            return out  # type: ignore[return-value]
         finally:
             if bar is not None:
                 bar.close()
@@ -355,8 +390,9 @@ def _row_error(reward: Reward, exc: BaseException, strict: bool) -> Score:
 class LocalBackend(Backend):
     """The default: each reward on the cheapest local path that honours its limits.
 
+    - a reward that batches itself (the code verifier fans out over its own sandbox pool, a TRL
+      function scores a whole batch in one call): its own way;
     - async rewards: `AsyncBackend`;
-    - a reward that batches itself (the code verifier fans out over its own sandbox pool): its own way;
     - sync rewards of kind "cpu", or with a time limit, or asked to use more than one worker:
       `ProcessBackend` (a crash, a hang or a leftover subprocess then costs one item, not the caller);
     - everything else: `InlineBackend`.
@@ -377,10 +413,10 @@ class LocalBackend(Backend):
 
     def choose(self, reward: Reward, samples: list[Sample], options: BatchOptions) -> Backend | None:
         """The backend for this batch; None when the reward runs its own batches (`_batch_locally`)."""
-        if reward.is_async:
-            return self.asynchronous
         if reward.batches_itself:
             return None
+        if reward.is_async:
+            return self.asynchronous
         if reward.kind == "cpu" or effective_timeout(reward, options) is not None:
             return self.process
         if options.workers is not None and min(options.workers, len(samples)) > 1:

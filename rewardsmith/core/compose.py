@@ -175,7 +175,7 @@ def weighted_sum(a: Reward | float, b: Reward | float) -> Reward:
         elif isinstance(x, Reward):
             terms.append((x, 1.0))
         else:
-            return NotImplemented  # type: ignore[return-value]
+            return NotImplemented
     return Weighted(terms)
 
 

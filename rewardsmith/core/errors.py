@@ -1,4 +1,16 @@
-"""The short exception hierarchy: each name says what went wrong, each message says what to fix."""
+"""The short exception hierarchy: each name says what went wrong, each message says what to fix.
+
+    RewardsmithError
+    ├── UsageError              the caller asked for something that cannot work
+    │   ├── SpecError           a SPEC string does not resolve to a Reward
+    │   ├── ConfigError         an option or configuration value is invalid
+    │   ├── InputError          a sample or input row is malformed
+    │   └── RewardReturnError   a reward returned something that is not a number
+    ├── RewardError             a reward raised on every item of a batch (a bug in the reward)
+    └── WorkerError             a worker process could not start or died (rewardsmith.core.pool)
+
+A model's wrong or malicious output is never an exception: it is a Score with a reason.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +30,11 @@ class UsageError(RewardsmithError):
 
 class SpecError(UsageError):
     """A SPEC string or reward configuration does not resolve to a Reward."""
+
+
+class ConfigError(UsageError):
+    """An option of a reward, a rubric or a configuration file has an invalid value or names a
+    missing file; the message names the option and what it accepts."""
 
 
 class InputError(UsageError):
@@ -49,5 +66,13 @@ def indexed(index: int, fn: Callable[..., T], *args: Any) -> T:
         raise
 
 
-class RewardTimeout(RewardsmithError):
-    """A reward ran past its hard time limit (raised only where a caller asked to raise)."""
+class RewardError(RewardsmithError):
+    """A reward raised on every item of a batch: a bug in the reward, not an outcome of the samples.
+
+    Raised by `to_trl` so that a broken reward stops training loudly instead of adding 0 to every
+    step; the message carries the first traceback and the sample it failed on.
+    """
+
+
+class WorkerError(RewardsmithError):
+    """A worker process could not be started, or died while running an item."""

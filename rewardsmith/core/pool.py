@@ -44,7 +44,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
 from rewardsmith.core import procs
-from rewardsmith.core.errors import RewardsmithError, tag_sample
+from rewardsmith.core.errors import WorkerError, tag_sample
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -59,11 +59,11 @@ def in_worker() -> bool:
     return _IN_WORKER
 
 
-class WorkerCrash(RewardsmithError):
+class WorkerCrash(WorkerError):
     """The worker died while running an item (segfault, OOM kill, os._exit)."""
 
 
-class WorkerStartError(RewardsmithError):
+class WorkerStartError(WorkerError):
     """A worker process could not be started."""
 
 
@@ -214,31 +214,43 @@ def _worker_main(sock_fd: int, life_r: int, supervisor: int, fn: Callable[[Any, 
         if msg is None:
             return
         context, chunk = msg
-        for index, item in chunk:  # results go back one by one as they finish
+        for index, item in chunk:
             try:
                 outcome: tuple[str, Any] = ("ok", fn(item, context))
             except BaseException as exc:  # noqa: B036  (reported, re-raised by the caller if strict)
                 outcome = ("exc", exc)
             if procs.children():  # the item left processes behind: reap them now, not at exit
                 procs.kill_descendants()
-            _send_result(conn, index, outcome, procs.rss_kb())
+            # Each result goes back as soon as it is known: the caller restarts the next item's deadline
+            # on it, and a result held back while the next item hangs would be lost with the worker.
+            _send_results(conn, [(index, outcome)], procs.rss_kb())
 
 
-def _send_result(conn: Connection, index: int, outcome: tuple[str, Any], rss: int) -> None:
+def _send_results(conn: Connection, results: list[tuple[int, tuple[str, Any]]], rss: int) -> None:
     try:
-        payload = pickle.dumps((index, outcome, rss), protocol=pickle.HIGHEST_PROTOCOL)
-    except BaseException:  # noqa: B036  (an unpicklable result or exception: send what can travel)
-        kind, value = outcome
-        if kind == "ok":
-            value = transportable(value)
-        else:
-            tb = "".join(traceback.format_exception(value))
-            value = _RemoteError(f"{type(value).__name__}: {value}\n{tb}")
-        try:
-            payload = pickle.dumps((index, (kind, value), rss), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # noqa: B036
-            payload = pickle.dumps((index, ("exc", _RemoteError(f"result could not be sent back: {exc!r}")), rss))
+        payload = pickle.dumps((results, rss), protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:  # noqa: B036  (something in there cannot be pickled: send each on its own terms)
+        payload = pickle.dumps(([_transportable_result(i, o) for i, o in results], rss))
     conn.send_bytes(payload)
+
+
+def _transportable_result(index: int, outcome: tuple[str, Any]) -> tuple[int, tuple[str, Any]]:
+    try:
+        pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        return index, outcome
+    except BaseException:  # noqa: B036
+        pass
+    kind, value = outcome
+    if kind == "ok":
+        value = transportable(value)
+    else:
+        tb = "".join(traceback.format_exception(value))
+        value = _RemoteError(f"{type(value).__name__}: {value}\n{tb}")
+    try:
+        pickle.dumps(value)
+    except BaseException as exc:  # noqa: B036
+        return index, ("exc", _RemoteError(f"result could not be sent back: {exc!r}"))
+    return index, (kind, value)
 
 
 def transportable(value: Any) -> Any:
@@ -593,16 +605,17 @@ class ProcessPool(Generic[T, R]):
         """Collect every result the worker has sent; (True, crash result) if it died mid-item."""
         while w.queue and w.conn.poll():
             try:
-                index, (kind, value), rss = pickle.loads(w.conn.recv_bytes())
+                batch, rss = pickle.loads(w.conn.recv_bytes())
             except (EOFError, OSError):
                 return True, self._crash_result(w, on_crash)
-            if kind == "exc":
-                tag_sample(value, index)
-                raise value
-            results[index] = value
-            w.queue.popleft()
-            w.finished += 1
-            w.items += 1
+            for index, (kind, value) in batch:
+                if kind == "exc":
+                    tag_sample(value, index)
+                    raise value
+                results[index] = value
+                w.queue.popleft()
+                w.finished += 1
+                w.items += 1
             w.rss = rss
             w.deadline = time.monotonic() + self._timeout if (self._timeout and w.queue) else None
             self._check_recycle(w)
@@ -638,29 +651,47 @@ class ProcessPool(Generic[T, R]):
 # -- one-off calls under a deadline ---------------------------------------------------------------
 
 
-def _call(item: tuple[Callable[..., Any], tuple[Any, ...]], context: Any) -> Any:
-    fn, args = item
-    return ("ok", fn(*args))
+class _CallInWorker:
+    """What a deadline worker runs: the function it was forked with, on arguments sent per call.
+
+    The function is inherited, not pickled by name, so a worker never runs a different object
+    that the name resolves to in its own (fork-time) copy of the module.
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, args: tuple[Any, ...], context: Any) -> tuple[str, Any]:
+        return ("ok", self.fn(*args))
 
 
-_task_pool: ProcessPool[Any, Any] | None = None
-_task_pool_lock = threading.Lock()
+_deadline_pools: dict[int, tuple[Callable[..., Any], ProcessPool[Any, Any]]] = {}
+_deadline_lock = threading.Lock()
+_MAX_DEADLINE_POOLS = 4
 
 
 def call_with_deadline(fn: Callable[..., R], *args: Any, timeout: float) -> tuple[str, Any]:
     """Run `fn(*args)` in a persistent worker process, killed if it runs past `timeout` seconds.
 
     Returns ("ok", result), ("timeout", None) or ("crash", WorkerCrash); an exception `fn` raises
-    is re-raised here. `fn` and `args` must pickle (a module-level function and plain data): the
-    worker was forked before this call. Works from any thread and under a running event loop.
+    is re-raised here. `args` must pickle; `fn` is inherited by a worker forked for it (one small
+    pool per function, the few most recent kept). Works from any thread and under a running loop.
     """
-    global _task_pool
-    with _task_pool_lock:
-        if _task_pool is None or _task_pool.closed or _task_pool.pid != os.getpid():
-            _task_pool = ProcessPool(_call, workers=1, name="deadline")
-        pool = _task_pool
-    (result,) = pool.map(  # type: ignore[var-annotated]
-        [(fn, args)],
+    stale: list[ProcessPool[Any, Any]] = []
+    with _deadline_lock:
+        entry = _deadline_pools.get(id(fn))
+        if entry is None or entry[0] is not fn or entry[1].closed or entry[1].pid != os.getpid():
+            if entry is not None:
+                stale.append(entry[1])
+            entry = (fn, ProcessPool(_CallInWorker(fn), workers=1, name="deadline"))
+            _deadline_pools[id(fn)] = entry
+            while len(_deadline_pools) > _MAX_DEADLINE_POOLS:
+                stale.append(_deadline_pools.pop(next(iter(_deadline_pools)))[1])
+        pool = entry[1]
+    for old in stale:
+        old.close()
+    (result,) = pool.map(
+        [args],
         timeout=timeout,
         on_timeout=lambda i: ("timeout", None),
         on_crash=lambda i, exc: ("crash", exc),
@@ -702,7 +733,9 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _lifeline, _pools_lock, _lifeline_lock
+    global _lifeline, _pools_lock, _lifeline_lock, _deadline_lock
+    _deadline_pools.clear()
+    _deadline_lock = threading.Lock()
     for p in list(_pools):
         p.forget()
     _pools.clear()

@@ -69,6 +69,19 @@ class ErrorSeen:
     index: int | None
 
 
+def judge_counters(details: dict[str, Any]) -> Counter[str]:
+    """The judge counters a Score carries (`details["judge"]`: requests, retries, cache_hits, failures,
+    tokens…), summed through the parts of a composite; a composite that already summed its parts'
+    counters into its own `details["judge"]` is counted once."""
+    own = details.get("judge")
+    if isinstance(own, dict):
+        return Counter({k: int(v) for k, v in own.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    total: Counter[str] = Counter()
+    for part in (details.get("parts") or {}).values():
+        total.update(judge_counters(part.get("details") or {}))
+    return total
+
+
 class Report:
     """Running statistics over Scores (see the module docstring)."""
 
@@ -76,9 +89,12 @@ class Report:
         self.total = Stats()
         self.parts: dict[str, Stats] = {}
         self.errors: dict[str, ErrorSeen] = {}
+        #: judge counters summed over every Score (empty when no judge took part)
+        self.judge: Counter[str] = Counter()
 
     def add(self, score: Score, index: int | None = None) -> None:
         self.total.add(score.value, score.status)
+        self.judge.update(judge_counters(score.details))
         for name, part in part_scores(score).items():
             self.parts.setdefault(name, Stats()).add(part.get("score"), part.get("status") or S.OK)
         if score.status == S.ERROR:
@@ -116,7 +132,7 @@ class Report:
         return self.total.count > 0 and self.total.statuses[S.ERROR] == self.total.count
 
     def summary_lines(self) -> list[str]:
-        """One line for the total and one per part: what the CLI prints without a terminal table."""
+        """One line for the total, one per part, and one for judge requests when a judge took part."""
         t = self.total
         mean = "n/a" if t.mean is None else f"{t.mean:.4f}"
         lines = [f"scored {t.count} samples: mean score {mean} over {t.scored} scored; status {t.status_text()}"]
@@ -124,6 +140,12 @@ class Report:
         for name, p in self.parts.items():
             pm = "n/a" if p.mean is None else f"{p.mean:.4f}"
             lines.append(f"  {name:<{width}}  mean {pm} over {p.scored}; status {p.status_text()}")
+        if self.judge:
+            j = self.judge
+            lines.append(
+                f"judge: {j['requests']} requests, {j['retries']} retries, {j['cache_hits']} cache hits, "
+                f"{j['failures']} failures, {j['unparsed']} unparsed; unscored share {self.failure_share:.1%}"
+            )
         return lines
 
     def table(self) -> Any:
@@ -143,7 +165,8 @@ class Report:
         - `rewards/<name>/<part>/mean`: the mean unweighted value of each part over the items where it
           has one (a part that never ran, such as an untaken gate branch, is left out, not logged as 0);
         - `rewards/<name>/status/<status>`: the share of each status seen in the total;
-        - `rewards/<name>/<part>/status/<status>`: the share of each status other than `ok` of each part.
+        - `rewards/<name>/<part>/status/<status>`: the share of each status other than `ok` of each part;
+        - `rewards/<name>/judge/<counter>`: judge requests, retries, cache hits, failures and tokens.
         `all_statuses=True` also logs the shares that are zero, for every standard status.
         """
         out: dict[str, float] = {}
@@ -158,6 +181,8 @@ class Report:
             seen = {s for s in st.statuses if s != S.OK} | (set(STANDARD_STATUSES) if all_statuses else set())
             for status in sorted(seen):
                 out[f"rewards/{name}/{part}/status/{status}"] = st.statuses[status] / n if n else 0.0
+        for key, value in sorted(self.judge.items()):
+            out[f"rewards/{name}/judge/{key}"] = float(value)
         return out
 
 

@@ -77,6 +77,16 @@ class Reward:
     def _batch_locally(self, samples: list[Sample], options: BatchOptions) -> list[Score]:
         raise NotImplementedError
 
+    def _quick_score(self, sample: Sample) -> Score | float | None:
+        """A cheap stage the process backend tries in the caller's process before the killable pool:
+        a Score when it decides the item (a plain number equals the reference), None to send the item
+        to a worker. Must be fast and unable to hang; the default decides nothing."""
+        return None
+
+    @property
+    def has_quick_stage(self) -> bool:
+        return type(self)._quick_score is not Reward._quick_score
+
     # -- public faces ----------------------------------------------------------------------
     def score(self, sample: SampleLike, *, strict: bool = False) -> Score:
         """Score one sample in this process. An exception becomes status `error` unless strict."""
@@ -272,7 +282,7 @@ class FunctionReward(Reward):
         if max_concurrency is not None and (not isinstance(max_concurrency, int) or max_concurrency < 1):
             raise UsageError(f"@reward(max_concurrency=...) must be a positive integer, got {max_concurrency!r}")
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "reward")
+        self.name = name or str(getattr(fn, "__name__", "reward"))
         self._async = inspect.iscoroutinefunction(fn)
         self.kind = kind or ("io" if self._async else "inline")
         self.timeout = timeout
@@ -285,7 +295,7 @@ class FunctionReward(Reward):
         return self._async
 
     def _score(self, sample: Sample) -> Score | float:
-        return self.fn(sample)
+        return self.fn(sample)  # type: ignore[return-value]
 
     async def _ascore(self, sample: Sample) -> Score | float:
         return await self.fn(sample)
@@ -356,11 +366,20 @@ def reward(
 
 
 def as_reward(obj: Any, *, what: str = "reward") -> Reward:
-    """A Reward, or a plain function wrapped as one; anything else is a UsageError."""
+    """A Reward, or a function wrapped as one; anything else is a UsageError.
+
+    A function with a `completions` parameter is a TRL reward function (called once per batch with
+    column lists, see `rewardsmith.trainer_adapter.from_trl`); any other is `f(sample) -> float | Score`.
+    """
     if isinstance(obj, Reward):
         return obj
     if callable(obj) and not isinstance(obj, type):
+        from rewardsmith.core.batch_function import BatchFunctionReward, takes_columns
+
+        if takes_columns(obj):
+            return BatchFunctionReward(obj)
         return FunctionReward(obj)
     raise UsageError(
-        f"{what}: expected a rewardsmith.Reward or a function f(sample) -> float | Score, got {type(obj).__name__}"
+        f"{what}: expected a rewardsmith.Reward, a function f(sample) -> float | Score, or a TRL reward function "
+        f"f(prompts, completions, **kwargs) -> list[float | None], got {type(obj).__name__}"
     )

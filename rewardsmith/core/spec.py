@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import SpecError, UsageError
 from rewardsmith.core.reward import Reward, as_reward
 
 
@@ -66,20 +66,32 @@ class Registry:
 registry = Registry()
 
 
-def load(spec: str | Reward) -> Reward:
+def load(spec: str | Reward, **options: Any) -> Reward:
     """Resolve a SPEC string to a Reward, exactly as `rewardsmith score --reward SPEC` does.
+
+    Keyword `options` are preset parameters, as if written in the SPEC (they win over the SPEC's
+    own): `load("math", timeout=2)` is `load("math:timeout=2")`.
 
     >>> import rewardsmith
     >>> rewardsmith.load("exact").score({"completion": " Paris. ", "answer": "paris"}).value
     1.0
+    >>> rewardsmith.load("proximity", tolerance=0.5).spec
+    'proximity:tolerance=0.5'
     """
     if isinstance(spec, Reward):
+        if options:
+            raise SpecError(f"load(): options {sorted(options)} apply to a SPEC string, not to a Reward object")
         return spec
     if not isinstance(spec, str) or not spec.strip():
         raise SpecError(f"a reward SPEC must be a non-empty string, got {spec!r}")
     spec = spec.strip()
     head, sep, tail = spec.partition(":")
     if sep and tail and "=" not in tail and _looks_like_path(head, tail):
+        if options:
+            raise SpecError(
+                f"load({spec!r}, ...): options {sorted(options)} apply to presets; set them where the import path "
+                "builds its reward"
+            )
         reward = _load_import_path(head, tail, spec)
     elif "/" in head or head.endswith(".py") or ("." in head and not sep):
         raise SpecError(
@@ -89,12 +101,35 @@ def load(spec: str | Reward) -> Reward:
     else:
         entry = registry.get(head)
         params = parse_params(tail, spec) if sep else {}
+        params.update(options)
         reward = build_preset(entry, params)
+        if options:
+            spec = f"{head}:" + ",".join(f"{k}={_format_value(v)}" for k, v in params.items())
     try:
         reward.spec = spec
     except AttributeError:
         pass
     return reward
+
+
+def _format_value(value: Any) -> str:
+    """A parameter value as a SPEC writes it (so that the recorded SPEC rebuilds the same reward)."""
+    if (
+        isinstance(value, str)
+        and not any(c in value for c in ",[]{}()\"'")
+        and value.lower()
+        not in (
+            "true",
+            "false",
+            "none",
+            "null",
+        )
+    ):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value)
 
 
 def build_preset(entry: PresetEntry, params: dict[str, Any]) -> Reward:
@@ -112,7 +147,7 @@ def build_preset(entry: PresetEntry, params: dict[str, Any]) -> Reward:
     checked = {k: _check_param(entry.name, k, v, hints.get(k)) for k, v in params.items()}
     try:
         reward = factory(**checked)
-    except SpecError:
+    except UsageError:  # SpecError, ConfigError: already say what to fix
         raise
     except (TypeError, ValueError) as exc:
         raise SpecError(f"preset {entry.name!r}: {exc}") from exc
@@ -144,7 +179,9 @@ def _parse_value(raw: str) -> Any:
 
 def _split_top_level(text: str) -> list[str]:
     """Split on commas that are not inside brackets or quotes (so `cases=[1,2]` stays whole)."""
-    items, depth, quote, current = [], 0, "", []
+    items: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote
@@ -178,7 +215,12 @@ def _check_param(preset: str, key: str, value: Any, annotation: Any) -> Any:
     try:
         return TypeAdapter(annotation).validate_python(value)
     except ValidationError as exc:
-        wanted = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        choices = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Literal else ()
+        wanted = (
+            "one of " + ", ".join(repr(c) for c in choices)
+            if choices
+            else getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        )
         msg = exc.errors()[0].get("msg", "invalid value")
         raise SpecError(f"preset {preset!r}: parameter {key!r} expects {wanted}, got {value!r} ({msg})") from None
     except Exception:  # an annotation pydantic cannot build a validator for

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import SpecError, UsageError
+from rewardsmith.core.errors import ConfigError, UsageError
 from rewardsmith.core.reward import Reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -66,12 +66,12 @@ class JudgeSettings:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, who: str) -> JudgeSettings:
-        """Settings from keyword options; an unknown or bad option is a SpecError naming it."""
+        """Settings from keyword options; an unknown or bad option is a ConfigError naming it."""
         _require_extra(who)
         names = {f.name for f in dataclasses.fields(cls)} - {"endpoint", "cache_dir"}  # cache=DIR sets cache_dir
         unknown = sorted(set(options) - names - set(ENDPOINT_OPTIONS))
         if unknown:
-            raise SpecError(
+            raise ConfigError(
                 f"{who}: unknown option {', '.join(map(repr, unknown))}; options: "
                 f"{', '.join(sorted(names | set(ENDPOINT_OPTIONS)))}"
             )
@@ -86,15 +86,15 @@ class JudgeSettings:
 
     def check(self, who: str) -> None:
         if not isinstance(self.samples, int) or self.samples < 1:
-            raise SpecError(f"{who}: samples must be a positive integer, got {self.samples!r}")
+            raise ConfigError(f"{who}: samples must be a positive integer, got {self.samples!r}")
         if self.reducer not in REDUCERS:
-            raise SpecError(f"{who}: reducer must be one of {', '.join(REDUCERS)}, got {self.reducer!r}")
+            raise ConfigError(f"{who}: reducer must be one of {', '.join(REDUCERS)}, got {self.reducer!r}")
         if not isinstance(self.max_tokens, int) or self.max_tokens < 1:
-            raise SpecError(f"{who}: max_tokens must be a positive integer, got {self.max_tokens!r}")
+            raise ConfigError(f"{who}: max_tokens must be a positive integer, got {self.max_tokens!r}")
         if not 0 <= self.temperature <= 2:
-            raise SpecError(f"{who}: temperature must be between 0 and 2, got {self.temperature!r}")
+            raise ConfigError(f"{who}: temperature must be between 0 and 2, got {self.temperature!r}")
         if self.offline and not self.cache:
-            raise SpecError(f"{who}: offline=true replays the cache, so it needs cache=true")
+            raise ConfigError(f"{who}: offline=true replays the cache, so it needs cache=true")
         if self.samples > 1 and self.temperature == 0:
             warnings.warn(
                 f"{who}: samples={self.samples} at temperature 0 asks the same question {self.samples} times "
@@ -117,7 +117,7 @@ def _require_extra(who: str) -> None:
 
     missing = [m for m in ("openai", "tenacity", "diskcache", "platformdirs") if importlib.util.find_spec(m) is None]
     if missing:
-        raise SpecError(
+        raise ConfigError(
             f"{who}: LLM judges need the `judges` extra ({', '.join(missing)} not installed): "
             "pip install 'rewardsmith[judges]'"
         )

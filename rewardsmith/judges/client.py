@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError, RewardsmithError
 from rewardsmith.judges import loops
 from rewardsmith.judges.retry import Backoff, JudgeTimeout, RetryAfterTooLong, is_transient, retry_after_seconds
 from rewardsmith.judges.stats import JudgeCounters
@@ -66,27 +66,27 @@ class Endpoint:
         backoff: float = 0.5,
         max_backoff: float = 20.0,
     ) -> Endpoint:
-        """An Endpoint from options and the environment, or a SpecError that says what to set."""
+        """An Endpoint from options and the environment, or a ConfigError that says what to set."""
         model = model or os.environ.get("REWARDSMITH_JUDGE_MODEL")
         if not model:
-            raise SpecError(
+            raise ConfigError(
                 "judge: no model given: pass model=NAME (the model the endpoint serves, e.g. "
                 "judge:rubric=robotic,model=gpt-4o-mini) or set REWARDSMITH_JUDGE_MODEL"
             )
         url = (base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).rstrip("/")
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise SpecError(
+            raise ConfigError(
                 f"judge: base_url {url!r} is not an http(s) URL; give the server's OpenAI-compatible root, "
                 "e.g. base_url=http://127.0.0.1:8000/v1 (or set OPENAI_BASE_URL)"
             )
         if api_key is None and not os.environ.get(api_key_env) and url == OPENAI_BASE_URL:
-            raise SpecError(
+            raise ConfigError(
                 f"judge: OpenAI's API needs a key and ${api_key_env} is not set: export it, name another "
                 "variable with api_key_env=VAR, or point base_url= (or OPENAI_BASE_URL) at your own server"
             )
         if response_format not in RESPONSE_FORMATS:
-            raise SpecError(
+            raise ConfigError(
                 f"judge: response_format must be one of {', '.join(RESPONSE_FORMATS)}, got {response_format!r}"
             )
         checks = (
@@ -99,7 +99,7 @@ class Endpoint:
         )
         for name, value, ok, wanted in checks:
             if not ok:
-                raise SpecError(f"judge: {name} must be {wanted}, got {value!r}")
+                raise ConfigError(f"judge: {name} must be {wanted}, got {value!r}")
         return cls(
             model=model,
             base_url=url,
@@ -128,11 +128,11 @@ class ChatResult:
     response_format: str = "text"
 
 
-class JudgeRequestError(Exception):
+class JudgeRequestError(RewardsmithError):
     """A judge request failed for good: after its retries, or on a permanent error."""
 
 
-class FormatRejected(Exception):
+class FormatRejected(RewardsmithError):
     """The server refused the requested response format (some say so with a 500)."""
 
     def __init__(self, cause: BaseException) -> None:
@@ -181,7 +181,7 @@ async def chat(
     kind = endpoint.response_format
     if kind == "auto":
         with _format_lock:
-            kind = _learnt_format.get(server_model, "json_schema")
+            kind = _learnt_format.get(server_model, "json_schema")  # type: ignore[assignment]
     while True:
         try:
             result = await _send_with_retries(endpoint, messages, sampling, kind, schema, schema_name, counters)
@@ -189,7 +189,7 @@ async def chat(
             if endpoint.response_format != "auto" or kind not in _FALLBACK:
                 counters.failures += 1
                 raise JudgeRequestError(_describe(exc)) from exc
-            kind = _FALLBACK[kind]
+            kind = _FALLBACK[kind]  # type: ignore[assignment]
             continue
         except Exception as exc:
             counters.failures += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.judges.base import LLMJudge
 
 JudgeType = Literal["rubric", "question", "reference", "scale", "pairwise"]
@@ -67,17 +67,17 @@ def judge(
 
     kind = type or ("rubric" if rubric is not None else "question" if question is not None else None)
     if kind is None:
-        raise SpecError(
+        raise ConfigError(
             "judge: say what to judge: rubric=NAME_OR_FILE (built-in: robotic), question=TEXT, "
             "or type=reference|scale|pairwise"
         )
     given = {"rubric": rubric, "question": question}
     needed = {"rubric": "rubric", "question": "question"}.get(kind)
     if needed and given[needed] is None:
-        raise SpecError(f"judge: type={kind} needs {needed}=...")
+        raise ConfigError(f"judge: type={kind} needs {needed}=...")
     extra = [k for k, v in given.items() if v is not None and k != needed]
     if extra:
-        raise SpecError(f"judge: {', '.join(extra)}= does not apply to type={kind}")
+        raise ConfigError(f"judge: {', '.join(extra)}= does not apply to type={kind}")
     options: dict[str, Any] = {
         "model": model,
         "base_url": base_url,
@@ -97,7 +97,7 @@ def judge(
     if template_file is not None:
         path = Path(template_file)
         if not path.is_file():
-            raise SpecError(f"judge: template_file {template_file!r} does not exist")
+            raise ConfigError(f"judge: template_file {template_file!r} does not exist")
         options["template"] = path.read_text(encoding="utf-8")
     if kind == "rubric":
         return rubric_judge(rubric or "", name=name, **options)

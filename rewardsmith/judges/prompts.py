@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.core.sample import Sample, message_text
 
 SYSTEM_PROMPT = (
@@ -113,7 +113,7 @@ class Template:
 
     def __init__(self, text: str, *, what: str = "template") -> None:
         if not isinstance(text, str) or not text.strip():
-            raise SpecError(f"judge {what} must be a non-empty string, got {text!r}")
+            raise ConfigError(f"judge {what} must be a non-empty string, got {text!r}")
         self.text = text if "{format}" in text else text.rstrip() + "\n{format}"
         self.fields = tuple(dict.fromkeys(m.group(1) for m in _FIELD.finditer(self.text) if m.group(1)))
         self._tags = sorted({m.group(1).lower() for m in _TAG.finditer(text)})

@@ -21,14 +21,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from rewardsmith.core.errors import RewardsmithError
+
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 
 
-class JudgeTimeout(Exception):
+class JudgeTimeout(RewardsmithError):
     """One request ran past the per-request timeout (our own deadline, not only httpx's)."""
 
 
-class RetryAfterTooLong(Exception):
+class RetryAfterTooLong(RewardsmithError):
     """The server asked us to come back later than `max_retry_after` allows."""
 
 

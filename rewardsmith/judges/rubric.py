@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.core.reward import SampleLike
 from rewardsmith.core.sample import Sample, as_sample
 from rewardsmith.core.score import Score
@@ -123,7 +123,7 @@ def load_judge_rubric(source: str | Path | dict[str, Any] | JudgeRubric) -> Judg
             return BUILTIN_RUBRICS[source]
         path = Path(source)
         if not path.is_file():
-            raise SpecError(
+            raise ConfigError(
                 f"judge rubric {str(source)!r} is neither a built-in rubric ({', '.join(sorted(BUILTIN_RUBRICS))}) "
                 "nor an existing YAML/JSON file"
             )
@@ -133,17 +133,17 @@ def load_judge_rubric(source: str | Path | dict[str, Any] | JudgeRubric) -> Judg
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise SpecError(f"{where}: not valid YAML/JSON ({exc})") from None
+            raise ConfigError(f"{where}: not valid YAML/JSON ({exc})") from None
     else:
         data = source
     if not isinstance(data, dict):
-        raise SpecError(f"{where}: expected a mapping with 'criteria', got {type(data).__name__}")
+        raise ConfigError(f"{where}: expected a mapping with 'criteria', got {type(data).__name__}")
     try:
         return JudgeRubric.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
-        raise SpecError(f"{where}: {loc}: {err.get('msg', 'invalid').removeprefix('Value error, ')}") from None
+        raise ConfigError(f"{where}: {loc}: {err.get('msg', 'invalid').removeprefix('Value error, ')}") from None
 
 
 class RubricJudge(LLMJudge):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 from rewardsmith.judges.base import JudgeSettings, LLMJudge
@@ -37,11 +37,11 @@ class ScaleJudge(LLMJudge):
         self.template, self.criteria, self.lo, self.hi, self.normalize = template, criteria, lo, hi, normalize
 
     @property
-    def spec(self) -> VerdictSpec:
+    def verdict_spec(self) -> VerdictSpec:
         return scale_spec(self.lo, self.hi)
 
     async def _judge(self, sample: Sample, counters: JudgeCounters) -> Score:
-        spec = self.spec
+        spec = self.verdict_spec
         fmt = f"Reply with only this JSON object: {spec.example()}."
         fields = {"criteria": self.criteria, "lo": self.lo, "hi": self.hi, "format": fmt}
         verdict = await self.ask(self.prompt(self.template, sample, fields), spec, counters)
@@ -70,11 +70,11 @@ def scale_judge(
     and any column. `options`: the endpoint and sampling options (see `rubric_judge`).
 
     >>> j = scale_judge(criteria="helpfulness", model="m", base_url="http://127.0.0.1:9/v1")
-    >>> j.spec.lo, j.spec.hi, j.spec.field
+    >>> j.verdict_spec.lo, j.verdict_spec.hi, j.verdict_spec.field
     (1, 10, 'score')
     """
     if not (isinstance(lo, int) and isinstance(hi, int) and lo < hi):
-        raise SpecError(f"scale judge: lo and hi must be integers with lo < hi, got {lo!r} and {hi!r}")
+        raise ConfigError(f"scale judge: lo and hi must be integers with lo < hi, got {lo!r} and {hi!r}")
     settings = JudgeSettings.from_options(options, who=f"scale judge {name!r}")
     return ScaleJudge(
         settings,

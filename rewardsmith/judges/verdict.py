@@ -101,7 +101,7 @@ class VerdictSpec:
 
     @cached_property
     def _adapter(self) -> TypeAdapter[Any]:
-        return TypeAdapter(self.model.model_fields[self.field].annotation)
+        return TypeAdapter(self.model.model_fields[self.field].annotation or Any)
 
     def coerce(self, value: Any) -> float | None:
         """The field's value as a float in range, or None (pydantic's lax mode: "7" → 7, "yes" → true)."""
@@ -200,7 +200,7 @@ def strip_echoes(text: str, data: Sequence[str], min_chars: int = ECHO_MIN_CHARS
     if not sources or len(text) < min_chars:
         return text
     folded = _fold(text)
-    grams = set()
+    grams: set[str] = set()
     for src in sources:
         grams.update(src[i : i + min_chars] for i in range(len(src) - min_chars + 1))
     blank = bytearray(len(text))

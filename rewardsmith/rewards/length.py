@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from rewardsmith.core import score as S
 from rewardsmith.core.compose import Composite
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -21,7 +21,7 @@ from rewardsmith.rewards.units import Tokenizer, check_unit, length, load_tokeni
 
 def _positive_int(value: Any, what: str, *, zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not zero):
-        raise SpecError(f"{what} must be a {'non-negative' if zero else 'positive'} integer, got {value!r}")
+        raise ConfigError(f"{what} must be a {'non-negative' if zero else 'positive'} integer, got {value!r}")
     return value
 
 
@@ -129,7 +129,7 @@ class Overlong(Reward):
         self.max_len = _positive_int(max_len, "overlong: max_len")
         self.cache = _positive_int(cache, "overlong: cache", zero=True)
         if self.cache > self.max_len:
-            raise SpecError(f"overlong: cache ({cache}) must not exceed max_len ({max_len})")
+            raise ConfigError(f"overlong: cache ({cache}) must not exceed max_len ({max_len})")
         check_unit(unit, what="overlong")
         self.unit, self.tokenizer, self.name = unit, tokenizer, name
 

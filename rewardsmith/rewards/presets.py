@@ -19,7 +19,7 @@ from typing import Any
 
 from rewardsmith.core import score as S
 from rewardsmith.core.compose import Weighted
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.core.reward import Reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -40,10 +40,10 @@ def _reference(sample: Sample, field: str, who: str, *, hash_answer: bool = Fals
 def _weighted(terms: list[tuple[Reward, float]], name: str) -> Weighted:
     for reward, weight in terms:
         if not isinstance(weight, (int, float)) or isinstance(weight, bool):
-            raise SpecError(f"{name}: the weight {reward.name} must be a number, got {weight!r}")
+            raise ConfigError(f"{name}: the weight {reward.name} must be a number, got {weight!r}")
     kept = [(r, float(w)) for r, w in terms if w != 0]
     if not kept:
-        raise SpecError(f"{name}: every weight is 0; give at least one part a weight")
+        raise ConfigError(f"{name}: every weight is 0; give at least one part a weight")
     return Weighted(kept, name=name)
 
 
@@ -75,9 +75,10 @@ class Gsm8kCorrectness(Reward):
                 S.OK if ok else S.WRONG,
                 {"extracted": got},
             )
-        got = tag_block(sample.text, "answer")
-        if got is None:
+        block = tag_block(sample.text, "answer")
+        if block is None:
             return Score(0.0, "no <answer>…</answer> block", S.NO_ANSWER, {})
+        got = block
         a, b = parse_number(got), parse_number(ref)
         ok = a == b if a is not None and b is not None else normalize_text(got) == normalize_text(ref)
         details = {"extracted": got, "reference": ref}
@@ -199,7 +200,7 @@ class _Markers:
             ("solution_end", solution_end),
         ):
             if not marker:
-                raise SpecError(f"unsloth: {label} must be a non-empty marker")
+                raise ConfigError(f"unsloth: {label} must be a non-empty marker")
         self.reasoning_end = reasoning_end
         self.solution_start, self.solution_end = solution_start, solution_end
         try:
@@ -217,7 +218,7 @@ class _Markers:
                 self.format = re.compile(rf"{e(reasoning_end)}.*?{e(solution_start)}(.+?){end}\s*\Z", re.DOTALL)
                 self.numbers = re.compile(rf"{e(solution_start)}(.*?)(?:{e(solution_end)}|\Z)", re.DOTALL)
         except re.error as exc:
-            raise SpecError(
+            raise ConfigError(
                 f"unsloth: the markers do not form a valid pattern ({exc}); use compat=false to escape them"
             ) from None
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.core.reward import Reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -55,14 +55,14 @@ def check_bands(bands: Any, what: str) -> list[tuple[float, float]]:
     try:
         pairs = [(float(d), float(v)) for d, v in bands]
     except (TypeError, ValueError):
-        raise SpecError(f"{what}: bands must be [[max_distance, value], ...], got {bands!r}") from None
+        raise ConfigError(f"{what}: bands must be [[max_distance, value], ...], got {bands!r}") from None
     if not pairs:
-        raise SpecError(f"{what}: bands must list at least one [max_distance, value] pair")
+        raise ConfigError(f"{what}: bands must list at least one [max_distance, value] pair")
     distances = [d for d, _ in pairs]
     if any(d < 0 or math.isnan(d) for d in distances):
-        raise SpecError(f"{what}: bands: distances must be ≥ 0, got {distances}")
+        raise ConfigError(f"{what}: bands: distances must be ≥ 0, got {distances}")
     if distances != sorted(distances):
-        raise SpecError(f"{what}: bands: distances must increase, got {distances}")
+        raise ConfigError(f"{what}: bands: distances must increase, got {distances}")
     return pairs
 
 
@@ -76,7 +76,7 @@ class Proximity(Reward):
         tolerance: float,
         bands: Sequence[Sequence[float]],
         miss: float,
-        kind: str,
+        compare: str,
         field: str,
         extract: str,
         metric: str,
@@ -85,17 +85,17 @@ class Proximity(Reward):
     ) -> None:
         for option, value, allowed in (
             ("mode", mode, _MODES),
-            ("kind", kind, _KINDS),
+            ("compare", compare, _KINDS),
             ("extract", extract, _EXTRACTS),
             ("metric", metric, _METRICS),
         ):
             if value not in allowed:
-                raise SpecError(f"proximity: {option} must be one of {', '.join(allowed)}, got {value!r}")
+                raise ConfigError(f"proximity: {option} must be one of {', '.join(allowed)}, got {value!r}")
         if not tolerance > 0:
-            raise SpecError(f"proximity: tolerance must be > 0, got {tolerance}")
+            raise ConfigError(f"proximity: tolerance must be > 0, got {tolerance}")
         self.mode, self.tolerance, self.miss = mode, float(tolerance), float(miss)
         self.bands = check_bands(bands, "proximity")
-        self.kind, self.field, self.extract = kind, field, extract
+        self.compare, self.field, self.extract = compare, field, extract
         self.metric, self.case_sensitive, self.name = metric, case_sensitive, name
 
     # -- numbers ---------------------------------------------------------------------------------
@@ -151,11 +151,11 @@ class Proximity(Reward):
         if answer is None or not answer:
             return Score(0.0, f"no answer found ({self.extract})", S.NO_ANSWER, {})
         numeric_refs = [parse_number(r) for r in refs]
-        if self.kind == "text" or (self.kind == "auto" and None in numeric_refs):
+        if self.compare == "text" or (self.compare == "auto" and None in numeric_refs):
             return self._text(answer, refs)
         if None in numeric_refs:
             bad = refs[numeric_refs.index(None)]
-            raise InputError(f"proximity: kind='number' but the {self.field!r} value {bad!r} is not a number")
+            raise InputError(f"proximity: compare='number' but the {self.field!r} value {bad!r} is not a number")
         return self._numeric(answer, [r for r in numeric_refs if r is not None])
 
 
@@ -165,7 +165,7 @@ def proximity(
     tolerance: float = 0.2,
     bands: list[list[float]] = DEFAULT_BANDS,
     miss: float = 0.0,
-    kind: Literal["auto", "number", "text"] = "auto",
+    compare: Literal["auto", "number", "text"] = "auto",
     field: str = "answer",
     extract: Literal["auto", "answer_tag", "boxed", "whole"] = "auto",
     metric: Literal["levenshtein", "indel"] = "levenshtein",
@@ -174,7 +174,7 @@ def proximity(
 ) -> Reward:
     """Partial credit for an answer close to the reference in `field` (default `answer`).
 
-    Numbers (`kind="number"`, or `"auto"` when the reference parses as one): the answer is
+    Numbers (`compare="number"`, or `"auto"` when the reference parses as one): the answer is
     taken from the completion by `extract` (the last `<answer>` block, else the last
     `\\boxed{}`, else the whole text), read as a number ("1,000", "$5", "72." allowed),
     else its last number. With d the relative distance to the closest reference:
@@ -185,7 +185,7 @@ def proximity(
     - `mode="linear"`: 1 − d/tolerance while d < tolerance, else `miss`.
     - `mode="exp"`: 0.5 ** (d/tolerance): halves every `tolerance`, never reaches 0.
 
-    Strings (`kind="text"`, or `"auto"` when the reference is not a number): the normalized
+    Strings (`compare="text"`, or `"auto"` when the reference is not a number): the normalized
     similarity of the extracted answer to the reference (NFKC, collapsed whitespace, case
     ignored unless `case_sensitive`), by `metric`: "levenshtein" (edit distance) or "indel".
     A list of references uses the closest. No answer at all scores 0.0 (`no_answer`).
@@ -203,7 +203,7 @@ def proximity(
         tolerance=tolerance,
         bands=bands,
         miss=miss,
-        kind=kind,
+        compare=compare,
         field=field,
         extract=extract,
         metric=metric,

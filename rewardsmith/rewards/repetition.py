@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.core.reward import Reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -23,9 +23,9 @@ class Repetition(Reward):
         self, *, ngram: int, max_penalty: float, unit: str, case_sensitive: bool, tokenizer: Tokenizer | None, name: str
     ) -> None:
         if isinstance(ngram, bool) or not isinstance(ngram, int) or ngram < 1:
-            raise SpecError(f"repetition: ngram must be a positive integer, got {ngram!r}")
+            raise ConfigError(f"repetition: ngram must be a positive integer, got {ngram!r}")
         if max_penalty > 0:
-            raise SpecError(f"repetition: max_penalty must be ≤ 0 (it is a penalty), got {max_penalty}")
+            raise ConfigError(f"repetition: max_penalty must be ≤ 0 (it is a penalty), got {max_penalty}")
         check_unit(unit, what="repetition")
         self.ngram, self.max_penalty, self.unit = ngram, float(max_penalty), unit
         self.case_sensitive, self.tokenizer, self.name = case_sensitive, tokenizer, name

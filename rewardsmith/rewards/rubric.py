@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rewardsmith.core import score as S
 from rewardsmith.core.compose import Composite
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError, UsageError
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -174,7 +174,7 @@ class MaxLength(_Check):
                 _column(sample, self.column or "", criterion)
             raw = self.limit
         try:
-            limit = int(raw)
+            limit = int(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise InputError(
                 f"rubric criterion {criterion!r}: column {self.column!r} must be a number, got {raw!r}"
@@ -204,8 +204,8 @@ class RewardCheck(_Check):
 
         try:
             return load(self.spec or "")
-        except SpecError as exc:
-            raise SpecError(f"rubric criterion {criterion!r}: check.spec: {exc}") from None
+        except UsageError as exc:
+            raise ConfigError(f"rubric criterion {criterion!r}: check.spec: {exc}") from None
 
 
 class Judge(_Check):
@@ -221,8 +221,8 @@ class Judge(_Check):
         params = {"question": self.question, "name": criterion, **self.options}
         try:
             return build_preset(registry.get("judge"), params)
-        except SpecError as exc:
-            raise SpecError(f"rubric criterion {criterion!r}: {exc}") from None
+        except UsageError as exc:
+            raise ConfigError(f"rubric criterion {criterion!r}: {exc}") from None
 
 
 Check = Annotated[Contains | RegexCheck | Exact | MaxLength | RewardCheck | Judge, Field(discriminator="type")]
@@ -269,7 +269,7 @@ class Rubric(Composite):
                 parts.append(c.check.build(c.name))
         self.max_points = sum(c.points for c in spec.criteria if c.points > 0)
         if spec.normalize and self.max_points <= 0:
-            raise SpecError(f"rubric {spec.name!r}: normalize needs at least one criterion with positive points")
+            raise ConfigError(f"rubric {spec.name!r}: normalize needs at least one criterion with positive points")
         super().__init__(parts, name or spec.name)
 
     def _combine(self, sample: Sample, part_scores: list[Score]) -> Score:
@@ -286,7 +286,7 @@ class Rubric(Composite):
                 threshold = c.check.threshold  # type: ignore[union-attr]
                 hit, note = ps.value >= threshold, f"{ps.value:.3g} vs threshold {threshold:g}: {ps.reason}"
             else:
-                hit, note = c.check.evaluate(sample, c.name)  # type: ignore[union-attr]
+                hit, note = c.check.evaluate(sample, c.name)
             if c.negate:
                 hit = not hit
             awarded = c.points if hit else 0.0
@@ -306,7 +306,7 @@ class Rubric(Composite):
         return Score(value, f"{total:g} points: {summary}", S.OK, details)
 
 
-def _spec_error(exc: ValidationError, where: str) -> SpecError:
+def _spec_error(exc: ValidationError, where: str) -> ConfigError:
     lines = []
     for err in exc.errors()[:5]:
         loc = ""
@@ -314,7 +314,7 @@ def _spec_error(exc: ValidationError, where: str) -> SpecError:
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
         lines.append(f"{loc or '(top level)'}: {msg}")
-    return SpecError(f"{where}: " + "; ".join(lines))
+    return ConfigError(f"{where}: " + "; ".join(lines))
 
 
 def load_rubric_spec(source: str | Path | dict[str, Any] | RubricSpec, *, where: str | None = None) -> RubricSpec:
@@ -325,17 +325,17 @@ def load_rubric_spec(source: str | Path | dict[str, Any] | RubricSpec, *, where:
         path = Path(source)
         where = where or f"rubric file {str(path)!r}"
         if not path.is_file():
-            raise SpecError(f"rubric: path {str(path)!r} does not exist (give a YAML or JSON rubric file)")
+            raise ConfigError(f"rubric: path {str(path)!r} does not exist (give a YAML or JSON rubric file)")
         import yaml  # YAML is a superset of JSON, so one loader reads both
 
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise SpecError(f"{where}: not valid YAML/JSON ({exc})") from None
+            raise ConfigError(f"{where}: not valid YAML/JSON ({exc})") from None
     else:
         data, where = source, where or "rubric"
     if not isinstance(data, dict):
-        raise SpecError(f"{where}: expected a mapping with 'criteria', got {type(data).__name__}")
+        raise ConfigError(f"{where}: expected a mapping with 'criteria', got {type(data).__name__}")
     try:
         return RubricSpec.model_validate(data)
     except ValidationError as exc:
@@ -365,7 +365,7 @@ def rubric(
     (0.0, [('says_hi', True, 1.0), ('rambles', True, -1.0)])
     """
     if (path is None) == (criteria is None):
-        raise SpecError("rubric: give path (a YAML/JSON file) or criteria, one of them")
+        raise ConfigError("rubric: give path (a YAML/JSON file) or criteria, one of them")
     if path is not None:
         spec = load_rubric_spec(path)
     else:
@@ -431,7 +431,7 @@ def email(
     3.0
     """
     if max_words is not None and max_words < 0:
-        raise SpecError(f"email: max_words must be ≥ 0, got {max_words}")
+        raise ConfigError(f"email: max_words must be ≥ 0, got {max_words}")
     criteria = [
         Criterion(name="keyword", points=keyword, check=Contains(column=keyword_column)),
         Criterion(name="ideal", points=ideal, check=Exact(column=ideal_column)),

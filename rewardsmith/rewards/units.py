@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.text import words
 
@@ -28,19 +28,19 @@ def load_tokenizer(tokenizer: str | Tokenizer | None, *, what: str) -> Tokenizer
     """A tokenizer object, a local path / cached model id (loaded offline), or None."""
     if tokenizer is None or not isinstance(tokenizer, str):
         if tokenizer is not None and not callable(getattr(tokenizer, "encode", None)):
-            raise SpecError(f"{what}: tokenizer must have an encode(text) method, got {type(tokenizer).__name__}")
+            raise ConfigError(f"{what}: tokenizer must have an encode(text) method, got {type(tokenizer).__name__}")
         return tokenizer
     try:
         from transformers import AutoTokenizer
     except ImportError:
-        raise SpecError(
+        raise ConfigError(
             f"{what}: tokenizer={tokenizer!r} needs transformers: pip install 'rewardsmith[train]', "
             "or pass unit='words' / unit='chars'"
         ) from None
     try:
         return AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
     except Exception as exc:
-        raise SpecError(
+        raise ConfigError(
             f"{what}: cannot load tokenizer {tokenizer!r} from local files ({type(exc).__name__}); "
             "give a local directory or a model already in the Hugging Face cache"
         ) from None
@@ -48,7 +48,7 @@ def load_tokenizer(tokenizer: str | Tokenizer | None, *, what: str) -> Tokenizer
 
 def check_unit(unit: str, *, what: str) -> None:
     if unit not in UNITS:
-        raise SpecError(f"{what}: unit must be one of {', '.join(UNITS)}, got {unit!r}")
+        raise ConfigError(f"{what}: unit must be one of {', '.join(UNITS)}, got {unit!r}")
 
 
 def pieces(sample: Sample, unit: str, tokenizer: Tokenizer | None, *, what: str) -> Sequence[Any]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from rewardsmith.trainer_adapter.config import TrainConfig, load_config
 from rewardsmith.trainer_adapter.train import TrainResult, train
-from rewardsmith.trainer_adapter.trl import AsyncTrlReward, TrlReward, to_trl, to_trl_async
+from rewardsmith.trainer_adapter.trl import AsyncTrlReward, TrlReward, from_trl, to_trl, to_trl_async
 
 __all__ = [
     "AsyncTrlReward",
     "TrainConfig",
     "TrainResult",
     "TrlReward",
+    "from_trl",
     "load_config",
     "to_trl",
     "to_trl_async",

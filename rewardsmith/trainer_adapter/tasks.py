@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 
 SYSTEM_PROMPT = "Think briefly inside <think> </think>, then give only the final number inside <answer> </answer>."
 # One worked exchange before the question: a 135M model copies a demonstrated format far more often than
@@ -73,7 +73,7 @@ def arithmetic(
     set()
     """
     if n_train < 1 or n_eval < 0:
-        raise SpecError(f"task 'arithmetic': n_train must be ≥ 1 and n_eval ≥ 0, got {n_train} and {n_eval}")
+        raise ConfigError(f"task 'arithmetic': n_train must be ≥ 1 and n_eval ≥ 0, got {n_train} and {n_eval}")
     rng = random.Random(seed)
     seen: set[str] = set()
     splits: dict[str, list[dict[str, Any]]] = {"train": [], "eval": []}
@@ -82,7 +82,7 @@ def arithmetic(
         while len(splits[split]) < count:
             budget -= 1
             if budget < 0:
-                raise SpecError(
+                raise ConfigError(
                     f"task 'arithmetic': cannot draw {n_train + n_eval} distinct problems with "
                     f"max_operand={max_operand}; raise max_operand or ask for fewer"
                 )

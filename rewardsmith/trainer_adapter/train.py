@@ -6,14 +6,16 @@ A run writes `runs/<name>/`: `config.json`, `metrics.jsonl` (one line per logged
 (mean reward and each part per step) and `adapter/` (the LoRA weights, loadable with peft).
 
 Device policy: `auto` picks CUDA when torch sees a GPU (bf16 when the GPU supports it), else CPU in
-float32; `cuda` without a GPU is a SpecError, not a silent fallback.
+float32; `cuda` without a GPU is a ConfigError, not a silent fallback.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError, UsageError
 from rewardsmith.trainer_adapter.config import TrainConfig
 
 MEAN_KEY = "reward"  # TRL's mean of the weighted total over the batch
@@ -57,13 +59,26 @@ class TrainResult:
         return text
 
 
+TRAIN_EXTRA = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")
+
+
+def require_train_extra() -> None:
+    """A one-line hint instead of an ImportError traceback when the `train` extra is missing."""
+    missing = [m for m in TRAIN_EXTRA if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(
+            f"rewardsmith train needs the train extra (missing: {', '.join(missing)}): "
+            "pip install 'rewardsmith[train]' (to_trl alone needs only the core install)"
+        )
+
+
 def pick_device(requested: str) -> tuple[str, bool]:
     """(device, bf16) for `auto` / `cpu` / `cuda`."""
     import torch
 
     has_cuda = torch.cuda.is_available()
     if requested == "cuda" and not has_cuda:
-        raise SpecError("device 'cuda' was requested but torch sees no GPU; use --device cpu or auto")
+        raise ConfigError("device 'cuda' was requested but torch sees no GPU; use --device cpu or auto")
     device = "cuda" if (requested == "cuda" or (requested == "auto" and has_cuda)) else "cpu"
     return device, device == "cuda" and torch.cuda.is_bf16_supported()
 
@@ -99,16 +114,16 @@ def load_datasets(config: TrainConfig) -> tuple[Any, Any | None]:
         data = load_dataset(ds.path, split=ds.split)
     if isinstance(data, DatasetDict):
         if ds.split not in data:
-            raise SpecError(f"dataset.split {ds.split!r} not in {ds.path!r}; it has {', '.join(data)}")
+            raise ConfigError(f"dataset.split {ds.split!r} not in {ds.path!r}; it has {', '.join(data)}")
         data = data[ds.split]
     if ds.prompt_column != "prompt":
         if ds.prompt_column not in data.column_names:
-            raise SpecError(
+            raise ConfigError(
                 f"dataset.prompt_column {ds.prompt_column!r} is not a column of {ds.path!r}: {data.column_names}"
             )
         data = data.rename_column(ds.prompt_column, "prompt")
     if "prompt" not in data.column_names:
-        raise SpecError(
+        raise ConfigError(
             f"dataset {ds.path!r} has no 'prompt' column (columns: {data.column_names}); set dataset.prompt_column"
         )
     return data, None
@@ -146,7 +161,15 @@ def build_trainer(config: TrainConfig, *, reward_funcs: list[Any] | None = None)
     reward = build_reward(config)
     train_data, _held_out = load_datasets(config)
     model_path = resolve_model(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+    except OSError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(
+            f"model {config.model!r} is not available offline ({first}); download it once with "
+            f"`huggingface-cli download {config.model}` where there is network, or give --model a local checkpoint "
+            "folder"
+        ) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     dtype = torch.bfloat16 if bf16 else torch.float32
@@ -156,7 +179,10 @@ def build_trainer(config: TrainConfig, *, reward_funcs: list[Any] | None = None)
     g = config.grpo
     # transformers 5 renamed gradient_checkpointing and warns on every use, even when TRL sets it
     warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*deprecated", category=FutureWarning)
-    args = GRPOConfig(
+    passthrough = dict(g.passthrough)
+    if "save_steps" in passthrough:
+        passthrough.setdefault("save_strategy", "steps")  # asking for save_steps means saving
+    settings: dict[str, Any] = dict(
         output_dir=str(config.run_dir / "trainer"),
         max_steps=g.steps,
         per_device_train_batch_size=g.batch_size,
@@ -182,6 +208,8 @@ def build_trainer(config: TrainConfig, *, reward_funcs: list[Any] | None = None)
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
+    settings.update(passthrough)  # trl.GRPOConfig fields given in the config win
+    args = GRPOConfig(**settings)
     lora = LoraConfig(
         r=config.lora.r,
         lora_alpha=config.lora.alpha,
@@ -206,14 +234,31 @@ def train(config: TrainConfig | dict[str, Any]) -> TrainResult:
 
     if not isinstance(config, TrainConfig):
         config = build_config(dict(config))
+    require_train_extra()
     started = time.perf_counter()
     run_dir = config.run_dir
+    if run_dir.exists() and any(run_dir.iterdir()) and not config.overwrite:
+        raise UsageError(
+            f"{run_dir} already holds a run; give another --name, or --overwrite to replace it "
+            "(a previous run is never destroyed silently)"
+        )
+    built = build_trainer(config)  # everything that can fail on a bad setting fails before we write anything
+    created = not run_dir.exists()
+    if run_dir.exists() and config.overwrite:
+        shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(config.dump(), indent=2) + "\n", encoding="utf-8")
     metrics_path = run_dir / "metrics.jsonl"
     metrics_path.write_text("", encoding="utf-8")
+    try:
+        return _train(built, config, run_dir, metrics_path, started)
+    except BaseException:
+        if created and not metrics_path.read_text(encoding="utf-8").strip():
+            shutil.rmtree(run_dir, ignore_errors=True)  # a run that never logged a step leaves nothing behind
+        raise
 
-    built = build_trainer(config)
+
+def _train(built: BuiltRun, config: TrainConfig, run_dir: Path, metrics_path: Path, started: float) -> TrainResult:
     trainer, tokenizer, reward, device = built.trainer, built.tokenizer, built.reward, built.device
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -265,8 +310,8 @@ def evaluate(built: BuiltRun, rows: Any, config: TrainConfig) -> dict[str, Any]:
     """
     import torch
 
+    from rewardsmith.core.report import report
     from rewardsmith.core.sample import Sample
-    from rewardsmith.trainer_adapter.trl import batch_metrics
 
     model, tokenizer = built.trainer.model, built.tokenizer
     prompts = list(rows["prompt"])
@@ -303,16 +348,11 @@ def evaluate(built: BuiltRun, rows: Any, config: TrainConfig) -> dict[str, Any]:
         for c, p, row in zip(completions, prompts, rows, strict=True)
     ]
     scores = built.reward.score_batch(samples)
-    values = [s.value for s in scores if s.value is not None]
-    prefix = f"rewards/{built.reward.name}/"
-    parts = {
-        k[len(prefix) : -len("/mean")]: v
-        for k, v in batch_metrics(built.reward.name, scores).items()
-        if k.endswith("/mean")
-    }
+    stats = report(scores)
+    parts = {name: st.mean for name, st in stats.parts.items() if st.mean is not None}
     return {
         "n": len(samples),
-        "mean": sum(values) / len(values) if values else math.nan,
+        "mean": stats.total.mean if stats.total.mean is not None else math.nan,
         "parts": parts,
         "examples": [
             {"prompt": row.get("question"), "completion": c} for row, c in zip(rows, completions[:3], strict=False)

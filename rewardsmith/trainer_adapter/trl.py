@@ -11,9 +11,14 @@ Policies:
 - the whole batch is scored at once with the batch engine, so CPU-bound checks run in killable workers
   with their hard time limit and a hung verifier never stalls training;
 - a Score with `value is None` (infrastructure failure) is returned as None, never as 0.0;
+- a reward that *raises* is a bug, and is loud: when every completion of a batch raised, the call raises
+  `RewardError` with the first traceback and the sample; when some did, a `RewardErrorWarning` with the
+  traceback is shown once per exception type and the share is logged (`strict=True` raises on the first);
 - `log_metric` (when TRL passes it) receives the mean of each part of a composite, unweighted, as
-  `rewards/<name>/<part>/mean`, and the share of each status as `rewards/<name>/status/<status>`;
-  the standard statuses are logged on every call, even at 0.0, so TRL's per-step average is a true share;
+  `rewards/<name>/<part>/mean`, the share of each status seen as `rewards/<name>/status/<status>` (and
+  per part for statuses other than ok), and judge counters as `rewards/<name>/judge/<counter>`. A status
+  logged once is logged on every later call (0.0 when absent), so TRL's per-step average is a true
+  share. `log_parts="all"` logs every standard status from the start; `log_parts=False` nothing;
 - `log_extra` (when passed) receives the per-completion reason as the column `<name>/reason`.
 
 The adapters are instances of module-level classes holding the Reward, so they pickle (TRL's async GRPO
@@ -26,29 +31,24 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections import Counter
+import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
-from rewardsmith.core import score as S
-from rewardsmith.core.errors import UsageError
+from rewardsmith.core.batch_function import BatchFunctionReward
+from rewardsmith.core.errors import RewardError, UsageError
+from rewardsmith.core.report import Report
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
 
 # Keywords TRL passes that are not dataset columns.
 _TRAINER_KWARGS = frozenset({"trainer_state", "log_extra", "log_metric", "environments"})
-# Logged on every call so that TRL's average over a logging step is a true share.
-STANDARD_STATUSES = (
-    S.OK,
-    S.WRONG,
-    S.NO_ANSWER,
-    S.WRONG_FORMAT,
-    S.TIMEOUT,
-    S.RUNTIME_ERROR,
-    S.ERROR,
-    S.UNSCORED,
-)
+LogParts = bool | Literal["all"]
+
+
+class RewardErrorWarning(RuntimeWarning):
+    """A reward raised on some completions of a batch (their value is None: TRL leaves them out)."""
 
 
 def samples_from_trl(
@@ -80,49 +80,6 @@ def samples_from_trl(
     return samples
 
 
-def part_scores(score: Score, prefix: str = "") -> dict[str, dict[str, Any]]:
-    """`{"part": score_dict, "part/sub": score_dict}` for every part of a composite Score, recursively."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, part in (score.details.get("parts") or {}).items():
-        key = f"{prefix}{name}"
-        out[key] = part
-        nested = part.get("details") or {}
-        if nested.get("parts"):
-            out.update(part_scores(Score(part.get("score"), details=nested), prefix=f"{key}/"))
-    return out
-
-
-def batch_metrics(name: str, scores: Sequence[Score]) -> dict[str, float]:
-    """The metrics `to_trl` logs for one batch.
-
-    - `rewards/<name>/<part>/mean`: mean unweighted value of each part over the items where it has one
-      (a part that never ran, such as an untaken gate branch, is left out rather than logged as 0);
-    - `rewards/<name>/status/<status>`: share of the batch per status of the total, every standard status;
-    - `rewards/<name>/<part>/status/<status>`: share per status of each part, for statuses seen in the batch.
-    """
-    n = len(scores)
-    metrics: dict[str, float] = {}
-    values: dict[str, list[float]] = {}
-    part_status: dict[str, Counter[str]] = {}
-    for s in scores:
-        for part, d in part_scores(s).items():
-            values.setdefault(part, [])
-            if d.get("score") is not None:
-                values[part].append(d["score"])
-            part_status.setdefault(part, Counter())[d.get("status") or S.OK] += 1
-    for part, vals in values.items():
-        if vals:
-            metrics[f"rewards/{name}/{part}/mean"] = sum(vals) / len(vals)
-    statuses = Counter(s.status for s in scores)
-    for status in (*STANDARD_STATUSES, *sorted(set(statuses) - set(STANDARD_STATUSES))):
-        metrics[f"rewards/{name}/status/{status}"] = statuses[status] / n if n else 0.0
-    seen = {st for c in part_status.values() for st in c}
-    for part, counts in part_status.items():
-        for status in sorted(seen):
-            metrics[f"rewards/{name}/{part}/status/{status}"] = counts[status] / n
-    return metrics
-
-
 def _default_workers(reward: Reward) -> int | None:
     """Cores per local process when several training processes share a node, else the engine's default.
 
@@ -147,18 +104,23 @@ class _TrlAdapter:
         *,
         workers: int | None = None,
         timeout: float | None = None,
-        log_parts: bool = True,
+        log_parts: LogParts = True,
+        strict: bool = False,
     ) -> None:
         self.reward = as_reward(reward, what="to_trl()")
         self.__name__ = name or self.reward.name
         if not isinstance(self.__name__, str) or not self.__name__:
             raise UsageError(f"to_trl(): name must be a non-empty string, got {name!r}")
+        if log_parts not in (True, False, "all"):
+            raise UsageError(f"to_trl(): log_parts must be True, False or 'all', got {log_parts!r}")
         self.workers = workers
         self.timeout = timeout
         self.log_parts = log_parts
+        self.strict = strict
         # status metrics logged once are logged (as 0.0) on every later call, so that TRL's average over
         # a logging step stays a share of all batches, not of the batches where the status occurred
         self._sticky: set[str] = set()
+        self._warned: set[str] = set()
 
     def _prepare(self, prompts: Any, completions: Any, completion_ids: Any, kwargs: dict[str, Any]) -> list[Sample]:
         if completions is None:
@@ -168,12 +130,15 @@ class _TrlAdapter:
 
     def _batch_options(self) -> dict[str, Any]:
         workers = self.workers if self.workers is not None else _default_workers(self.reward)
-        return {"workers": workers, "timeout": self.timeout}
+        return {"workers": workers, "timeout": self.timeout, "strict": self.strict}
 
-    def _finish(self, scores: list[Score], kwargs: dict[str, Any]) -> list[float | None]:
+    def _finish(self, scores: list[Score], samples: list[Sample], kwargs: dict[str, Any]) -> list[float | None]:
+        report = Report()
+        report.extend(scores)
+        self._loud_errors(report, samples)
         log_metric: Callable[[str, float], Any] | None = kwargs.get("log_metric")
         if log_metric is not None and self.log_parts:
-            metrics = batch_metrics(self.__name__, scores)
+            metrics = report.metrics(self.__name__, all_statuses=self.log_parts == "all")
             self._sticky.update(k for k in metrics if "/status/" in k)
             for key in sorted(self._sticky - set(metrics)):
                 metrics[key] = 0.0
@@ -184,14 +149,45 @@ class _TrlAdapter:
             log_extra(f"{self.__name__}/reason", [s.reason for s in scores])
         return [s.value for s in scores]
 
+    def _loud_errors(self, report: Report, samples: list[Sample]) -> None:
+        """A reward that raised is a bug: raise when it raised on the whole batch, warn once per kind."""
+        if not report.errors:
+            return
+        if report.all_failed:
+            kind, first = next(iter(report.errors.items()))
+            sample = samples[first.index or 0]
+            raise RewardError(
+                f"reward {self.__name__!r} raised on every completion of the batch ({report.total.count}): "
+                f"{first.reason}\nfirst failing sample: prompt={_short(sample.prompt)} "
+                f"completion={_short(sample.completion)}\n{first.traceback}"
+            )
+        for kind, seen in report.errors.items():
+            if kind in self._warned:
+                continue
+            self._warned.add(kind)
+            share = seen.count / report.total.count
+            warnings.warn(
+                RewardErrorWarning(
+                    f"reward {self.__name__!r} raised {kind} on {seen.count} of {report.total.count} completions "
+                    f"({share:.0%}); they score None (TRL leaves them out of the mean) and the share is logged as "
+                    f"rewards/{self.__name__}/status/error. First: {seen.reason}\n{seen.traceback}"
+                ),
+                stacklevel=3,
+            )
+
     def __reduce__(self) -> Any:
         # A Reward built from a SPEC is rebuilt from it in the other process: presets need not pickle.
         spec = getattr(self.reward, "spec", None)
-        options = (self.__name__, self.workers, self.timeout, self.log_parts)
+        options = (self.__name__, self.workers, self.timeout, self.log_parts, self.strict)
         return (_rebuild, (type(self), spec if spec else self.reward, options))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.__name__!r} for {self.reward!r}>"
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _rebuild(cls: type[_TrlAdapter], reward: Reward | str, options: tuple[Any, ...]) -> _TrlAdapter:
@@ -199,8 +195,8 @@ def _rebuild(cls: type[_TrlAdapter], reward: Reward | str, options: tuple[Any, .
         from rewardsmith.core.spec import load
 
         reward = load(reward)
-    name, workers, timeout, log_parts = options
-    return cls(reward, name, workers=workers, timeout=timeout, log_parts=log_parts)
+    name, workers, timeout, log_parts, strict = options
+    return cls(reward, name, workers=workers, timeout=timeout, log_parts=log_parts, strict=strict)
 
 
 class TrlReward(_TrlAdapter):
@@ -215,7 +211,7 @@ class TrlReward(_TrlAdapter):
     ) -> list[float | None]:
         samples = self._prepare(prompts, completions, completion_ids, kwargs)
         scores = self.reward.score_batch(samples, **self._batch_options())
-        return self._finish(scores, kwargs)
+        return self._finish(scores, samples, kwargs)
 
 
 async def _trl_async_call(
@@ -227,7 +223,7 @@ async def _trl_async_call(
 ) -> list[float | None]:
     samples = self._prepare(prompts, completions, completion_ids, kwargs)
     scores = await self.reward.ascore_batch(samples, **self._batch_options())
-    return self._finish(scores, kwargs)
+    return self._finish(scores, samples, kwargs)
 
 
 class AsyncTrlReward(_TrlAdapter):
@@ -255,13 +251,16 @@ def to_trl(
     *,
     workers: int | None = None,
     timeout: float | None = None,
-    log_parts: bool = True,
+    log_parts: LogParts = True,
+    strict: bool = False,
 ) -> TrlReward:
     """A reward function for `GRPOTrainer(reward_funcs=[...])` that scores with `reward`.
 
     `name` is what TRL logs (`rewards/<name>/mean`; default the reward's name). `workers` and
     `timeout` go to `score_batch` (defaults: cores per local process for CPU-bound rewards, and
-    the reward's own time limit). `log_parts=False` turns off the part/status metrics.
+    the reward's own time limit). `log_parts`: True logs part means and the shares of the statuses
+    seen; "all" every standard status from the first step; False no extra metrics. `strict=True`
+    raises the first exception a reward raises instead of warning. Needs only the core install.
 
     >>> import rewardsmith as rs
     >>> fn = to_trl(rs.load("exact"), name="exact_match")
@@ -270,7 +269,9 @@ def to_trl(
     >>> fn.__name__
     'exact_match'
     """
-    return TrlReward(as_reward(reward, what="to_trl()"), name, workers=workers, timeout=timeout, log_parts=log_parts)
+    return TrlReward(
+        as_reward(reward, what="to_trl()"), name, workers=workers, timeout=timeout, log_parts=log_parts, strict=strict
+    )
 
 
 def to_trl_async(
@@ -279,7 +280,8 @@ def to_trl_async(
     *,
     workers: int | None = None,
     timeout: float | None = None,
-    log_parts: bool = True,
+    log_parts: LogParts = True,
+    strict: bool = False,
 ) -> AsyncTrlReward:
     """Like `to_trl`, but a coroutine function: TRL runs it concurrently with its other async rewards.
 
@@ -294,5 +296,27 @@ def to_trl_async(
     [1.0]
     """
     return AsyncTrlReward(
-        as_reward(reward, what="to_trl_async()"), name, workers=workers, timeout=timeout, log_parts=log_parts
+        as_reward(reward, what="to_trl_async()"),
+        name,
+        workers=workers,
+        timeout=timeout,
+        log_parts=log_parts,
+        strict=strict,
     )
+
+
+def from_trl(func: Callable[..., Any], name: str | None = None, *, timeout: float | None = None) -> Reward:
+    """An existing TRL reward function as a Reward, called once per batch with column lists.
+
+    `func(prompts, completions, **kwargs) -> list[float | None]`, sync or async: what TRL's
+    `GRPOTrainer(reward_funcs=[...])` accepts. None in its result is an unscored item. It then composes,
+    batches, reports and goes back into TRL (`to_trl`) like any reward; `--reward file.py:func` on the
+    command line recognises such a function by its `completions` parameter.
+
+    >>> def short(completions, **kwargs):
+    ...     return [1.0 if len(c) < 10 else 0.0 for c in completions]
+    >>> reward = from_trl(short)
+    >>> [s.value for s in reward.score_batch(["tiny", "far too long to pass"])]
+    [1.0, 0.0]
+    """
+    return BatchFunctionReward(func, name=name, timeout=timeout)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.core.reward import Reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -20,20 +20,20 @@ def compile_pattern(pattern: str, flags: str = "", *, what: str = "pattern") -> 
     """Compile at construction time so a bad pattern fails before training, naming the field."""
     bad = [f for f in flags if f not in _FLAGS]
     if bad:
-        raise SpecError(f"{what}: unknown regex flag(s) {''.join(bad)!r}; use any of 'i', 'm', 's', 'x'")
+        raise ConfigError(f"{what}: unknown regex flag(s) {''.join(bad)!r}; use any of 'i', 'm', 's', 'x'")
     value = 0
     for f in flags:
         value |= _FLAGS[f]
     try:
         return re.compile(pattern, value)
     except re.error as exc:
-        raise SpecError(f"{what}: {pattern!r} is not a valid regular expression ({exc})") from None
+        raise ConfigError(f"{what}: {pattern!r} is not a valid regular expression ({exc})") from None
 
 
 class Regex(Reward):
     def __init__(self, pattern: str, *, mode: str, flags: str, name: str) -> None:
         if mode not in ("search", "fullmatch", "match"):
-            raise SpecError(f"regex: mode must be 'search', 'match' or 'fullmatch', got {mode!r}")
+            raise ConfigError(f"regex: mode must be 'search', 'match' or 'fullmatch', got {mode!r}")
         self.pattern = compile_pattern(pattern, flags, what="regex: pattern")
         self.mode = mode
         self.name = name
@@ -73,12 +73,12 @@ def _check_tags(tags: Sequence[str], what: str) -> list[str]:
         tags = [t.strip() for t in tags.split(",")]
     names = list(tags)
     if not names:
-        raise SpecError(f"{what}: tags must name at least one tag, e.g. ['think', 'answer']")
+        raise ConfigError(f"{what}: tags must name at least one tag, e.g. ['think', 'answer']")
     for t in names:
         if not isinstance(t, str) or not _TAG_NAME.fullmatch(t):
-            raise SpecError(f"{what}: tags: {t!r} is not a tag name (letters, digits, _ - . :)")
+            raise ConfigError(f"{what}: tags: {t!r} is not a tag name (letters, digits, _ - . :)")
     if len(set(names)) != len(names):
-        raise SpecError(f"{what}: tags: {names} repeats a tag")
+        raise ConfigError(f"{what}: tags: {names} repeats a tag")
     return names
 
 
@@ -194,7 +194,7 @@ class TagCount(Reward):
     ) -> None:
         self.tags = _check_tags(tags, "tag_count")
         if trailing_penalty < 0:
-            raise SpecError(f"tag_count: trailing_penalty must be ≥ 0, got {trailing_penalty}")
+            raise ConfigError(f"tag_count: trailing_penalty must be ≥ 0, got {trailing_penalty}")
         self.newlines = newlines
         self.trailing_penalty = float(trailing_penalty)
         self.name = name
@@ -260,9 +260,9 @@ class JsonFormat(Reward):
 
     def __init__(self, *, schema: Any, model: Any, extract: str, name: str) -> None:
         if extract not in ("auto", "whole"):
-            raise SpecError(f"json: extract must be 'auto' or 'whole', got {extract!r}")
+            raise ConfigError(f"json: extract must be 'auto' or 'whole', got {extract!r}")
         if schema is not None and model is not None:
-            raise SpecError("json: give schema or model, not both")
+            raise ConfigError("json: give schema or model, not both")
         self.extract = extract
         self.name = name
         self.validator = _schema_validator(schema) if schema is not None else None
@@ -336,7 +336,7 @@ def _schema_validator(schema: Any) -> Any:
     if isinstance(schema, str):
         path = Path(schema)
         if not path.is_file():
-            raise SpecError(f"json: schema {schema!r} is neither a dict nor an existing JSON/YAML file")
+            raise ConfigError(f"json: schema {schema!r} is neither a dict nor an existing JSON/YAML file")
         try:
             if path.suffix in (".yaml", ".yml"):
                 import yaml
@@ -345,14 +345,14 @@ def _schema_validator(schema: Any) -> Any:
             else:
                 schema = json.loads(path.read_text(encoding="utf-8"))
         except Exception as exc:
-            raise SpecError(f"json: schema file {str(path)!r} does not parse ({exc})") from None
+            raise ConfigError(f"json: schema file {str(path)!r} does not parse ({exc})") from None
     if not isinstance(schema, (dict, bool)):
-        raise SpecError(f"json: schema must be a JSON Schema object, got {type(schema).__name__}")
+        raise ConfigError(f"json: schema must be a JSON Schema object, got {type(schema).__name__}")
     try:
         from jsonschema.exceptions import SchemaError
         from jsonschema.validators import validator_for
     except ImportError:
-        raise SpecError(
+        raise ConfigError(
             "json: validating against a JSON Schema needs jsonschema: pip install 'rewardsmith[schema]' "
             "(or validate with a pydantic model: model=...)"
         ) from None
@@ -360,7 +360,7 @@ def _schema_validator(schema: Any) -> Any:
     try:
         cls.check_schema(schema)
     except SchemaError as exc:
-        raise SpecError(f"json: schema is not a valid JSON Schema ({exc.message})") from None
+        raise ConfigError(f"json: schema is not a valid JSON Schema ({exc.message})") from None
     return cls(schema)
 
 
@@ -372,7 +372,7 @@ def _model_adapter(model: Any) -> Any:
     try:
         return TypeAdapter(model)
     except Exception as exc:
-        raise SpecError(f"json: model {model!r} is not a type pydantic can validate ({exc})") from None
+        raise ConfigError(f"json: model {model!r} is not a type pydantic can validate ({exc})") from None
 
 
 def json_format(
@@ -405,11 +405,11 @@ def json_format(
 def _import_object(path: str) -> Any:
     module, sep, attr = path.partition(":")
     if not sep or not module or not attr:
-        raise SpecError(f"json: model {path!r} is not an import path; write 'package.module:Model'")
+        raise ConfigError(f"json: model {path!r} is not an import path; write 'package.module:Model'")
     try:
         obj: Any = importlib.import_module(module)
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise SpecError(f"json: model {path!r} cannot be imported ({exc})") from None
+        raise ConfigError(f"json: model {path!r} cannot be imported ({exc})") from None
     return obj

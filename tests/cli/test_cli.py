@@ -28,6 +28,11 @@ class _BrokenEngine(rs.Reward):
         raise RuntimeError("engine bug")
 
 internal_bug = _BrokenEngine()
+
+def trl_style(prompts, completions, answer, **kwargs):
+    # an existing TRL reward function: one call per batch, column lists in, floats out
+    texts = [c if isinstance(c, str) else c[-1]["content"] for c in completions]
+    return [1.0 if t.lower().startswith(a.lower()) else 0.0 for t, a in zip(texts, answer)]
 """
 
 
@@ -84,6 +89,12 @@ def test_import_paths_to_rewards_and_plain_functions(run_cli, workdir, spec):
     assert r.returncode == 0, r.stderr
     scores = [json.loads(line)["score"] for line in r.stdout.splitlines()]
     assert scores == ([5.0, 5.0, 5.0] if spec.endswith("length") else [0.0, 0.0, 0.0])
+
+
+def test_a_trl_reward_function_is_recognised_by_its_signature(run_cli, workdir):
+    r = run_cli("score", "--reward", "my_rewards.py:trl_style", "--input", "in.jsonl", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["score"] for line in r.stdout.splitlines()] == [1.0, 0.0, 1.0]
 
 
 def test_stdin_input(run_cli):

@@ -17,10 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fake_server import FakeServer, free_port
 
 from rewardsmith.judges import reset_judge_stats
 from rewardsmith.judges.client import forget_learnt_formats
+from tests.judges.fake_server import FakeServer, free_port
 
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

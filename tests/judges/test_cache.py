@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fake_server import free_port
 
 from rewardsmith.judges import default_cache_dir, rubric_judge
 from rewardsmith.judges.cache import cache_key
+from tests.judges.fake_server import free_port
 
 ROWS = [
     "Dear valued customer, your request has been processed.",

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.judges import pairwise_judge, reference_judge, rubric_judge, scale_judge
 
 YES = '{"reasoning": "yes", "met": true}'
@@ -138,7 +138,7 @@ def test_scale_judge_other_ranges_and_out_of_range_answers(fake):
     fake.configure(score=7)
     with pytest.warns(RuntimeWarning):
         assert scale_judge(lo=0, hi=5, **opts(fake)).score("ok").value is None  # 7 is no 0–5 rating
-    with pytest.raises(SpecError, match="lo < hi"):
+    with pytest.raises(ConfigError, match="lo < hi"):
         scale_judge(lo=5, hi=5, **opts(fake))
 
 

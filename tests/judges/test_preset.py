@@ -7,7 +7,7 @@ import json
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.judges import BUILTIN_RUBRICS
 from rewardsmith.judges.pairwise import PairwiseJudge
 from rewardsmith.judges.reference import ReferenceJudge
@@ -49,13 +49,13 @@ def test_base_url_and_api_key_env_options_win_over_the_environment(fake, monkeyp
 )
 def test_bad_specs_say_what_to_fix(spec, message, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-    with pytest.raises(SpecError, match=message):
+    with pytest.raises(rs.UsageError, match=message):  # SpecError for the SPEC's syntax, ConfigError for values
         rs.load(spec)
 
 
 def test_openais_own_api_needs_a_key(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    with pytest.raises(SpecError, match=r"\$OPENAI_API_KEY is not set"):
+    with pytest.raises(ConfigError, match=r"\$OPENAI_API_KEY is not set"):
         rs.load("judge:rubric=robotic,model=gpt-4o-mini")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     assert rs.load("judge:rubric=robotic,model=gpt-4o-mini").settings.endpoint.base_url == "https://api.openai.com/v1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rewardsmith import Sample
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.judges.prompts import CRITERION_TEMPLATE, NO_PROMPT, Template, prompt_text, sample_fields
 
 
@@ -38,7 +38,7 @@ def test_a_missing_column_names_the_field_and_what_exists():
 
 
 def test_empty_template_is_a_spec_error():
-    with pytest.raises(SpecError, match="non-empty string"):
+    with pytest.raises(ConfigError, match="non-empty string"):
         Template("  ")
 
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.rewards.length import cosine_length, overlong, too_long
 
 right = rs.reward(lambda s: 1.0, name="right")
@@ -82,9 +82,9 @@ def test_tokens_need_ids_or_a_tokenizer():
             return [len(w) for w in text.split()]
 
     assert overlong(max_len=4, cache=2, tokenizer=SpaceTokenizer()).score("a b c").value == -0.5
-    with pytest.raises(SpecError, match="encode"):
+    with pytest.raises(ConfigError, match="encode"):
         overlong(tokenizer=42)
-    with pytest.raises(SpecError, match="cannot load tokenizer"):
+    with pytest.raises(ConfigError, match="cannot load tokenizer"):
         overlong(tokenizer="/no/such/tokenizer/dir")
 
 
@@ -136,5 +136,5 @@ def test_too_long_counts_words_chars_and_tokens():
     ],
 )
 def test_bad_config_fails_at_construction(build, field):
-    with pytest.raises(SpecError, match=field):
+    with pytest.raises(rs.UsageError, match=field):
         build()

@@ -11,7 +11,7 @@ import pytest
 
 import rewardsmith as rs
 from rewardsmith.core.compose import Weighted
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.rewards.presets import gsm8k, r1, unsloth
 
 
@@ -122,9 +122,9 @@ def test_gsm8k_overrides_from_spec_and_python():
         "soft_format": 0.5,
         "xml_count": 0.5,
     }
-    with pytest.raises(SpecError, match="correctness"):
+    with pytest.raises(rs.SpecError, match="correctness"):
         rs.load("gsm8k:correctness=lots")
-    with pytest.raises(SpecError, match="every weight is 0"):
+    with pytest.raises(ConfigError, match="every weight is 0"):
         gsm8k(correctness=0, integer=0, strict_format=0, soft_format=0, xml_count=0)
     with pytest.raises(InputError, match="'answer'"):
         gsm8k().score(PERFECT)
@@ -197,7 +197,7 @@ def test_unsloth_markers_and_overrides():
         .value
         == 16.0
     )
-    with pytest.raises(SpecError, match="solution_start"):
+    with pytest.raises(ConfigError, match="solution_start"):
         unsloth(solution_start="")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.rewards.proximity import extract_answer, proximity, relative_distance
 
 
@@ -71,13 +71,13 @@ def test_string_similarity_uses_normalized_edit_distance():
     assert score.value == pytest.approx(1 - 1 / 16)
     assert proximity().score(row("Paris", "paris.")).value == 1.0
     assert proximity(case_sensitive=True).score(row("Paris", "paris")).value == pytest.approx(0.8)
-    assert proximity(kind="text").score(row("<answer>100</answer>", "1000")).value == pytest.approx(0.75)
+    assert proximity(compare="text").score(row("<answer>100</answer>", "1000")).value == pytest.approx(0.75)
     assert proximity(metric="indel").score(row("ab", "abcd")).value == pytest.approx(2 * 2 / 6)
 
 
 def test_numeric_kind_needs_a_numeric_reference():
     with pytest.raises(InputError, match="not a number"):
-        proximity(kind="number").score(row("<answer>4</answer>", "four"))
+        proximity(compare="number").score(row("<answer>4</answer>", "four"))
     with pytest.raises(InputError, match="'answer'"):
         proximity().score({"completion": "4"})
 
@@ -94,7 +94,7 @@ def test_numeric_kind_needs_a_numeric_reference():
     ],
 )
 def test_bad_config(kwargs, field):
-    with pytest.raises(SpecError, match=field):
+    with pytest.raises(ConfigError, match=field):
         proximity(**kwargs)
 
 

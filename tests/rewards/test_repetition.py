@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.rewards.repetition import repetition
 
 
@@ -40,7 +40,7 @@ def test_shorter_than_one_ngram_scores_zero():
     "kwargs, field", [({"max_penalty": 0.5}, "max_penalty"), ({"ngram": 0}, "ngram"), ({"unit": "lines"}, "unit")]
 )
 def test_bad_config(kwargs, field):
-    with pytest.raises(SpecError, match=field):
+    with pytest.raises(ConfigError, match=field):
         repetition(**kwargs)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.core.spec import PresetEntry
 from rewardsmith.rewards.rubric import Contains, Criterion, MaxLength, RewardCheck, email, rubric
 
@@ -75,7 +75,7 @@ def test_email_columns_points_and_missing_columns():
     with pytest.raises(InputError, match="'max_words'"):
         email().score(no_limit)
     assert email(max_words=2).score(no_limit).value == 1.0  # +1 +1 -1
-    with pytest.raises(SpecError, match="max_words"):
+    with pytest.raises(ConfigError, match="max_words"):
         email(max_words=-1)
     assert rs.load("email:too_long=-3,max_words=1").score(no_limit).value == -1.0
 
@@ -138,7 +138,7 @@ def polite_judge(**params):
 def test_judge_checks_are_built_by_the_judge_preset(monkeypatch):
     spec = [{"name": "polite", "points": 1, "check": {"type": "judge", "question": "Is it polite?"}}]
     monkeypatch.delenv("REWARDSMITH_JUDGE_MODEL", raising=False)
-    with pytest.raises(SpecError, match=r"criterion 'polite'.*model"):
+    with pytest.raises(ConfigError, match=r"criterion 'polite'.*model"):
         rubric(criteria=spec)  # the real preset: no model given
     monkeypatch.setitem(rs.registry._entries, "judge", PresetEntry("judge", f"{__name__}:polite_judge", "stub"))
     ASKED.clear()
@@ -176,16 +176,16 @@ def test_judge_checks_are_built_by_the_judge_preset(monkeypatch):
 def test_bad_rubric_files_fail_at_construction(tmp_path, content, message):
     path = tmp_path / "bad.yaml"
     path.write_text(content)
-    with pytest.raises(SpecError, match=message):
+    with pytest.raises(ConfigError, match=message):
         rs.load(f"rubric:path={path}")
 
 
 def test_rubric_needs_exactly_one_source():
-    with pytest.raises(SpecError, match="path"):
+    with pytest.raises(ConfigError, match="path"):
         rubric()
-    with pytest.raises(SpecError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         rubric("no/such/rubric.yaml")
-    with pytest.raises(SpecError, match="positive points"):
+    with pytest.raises(ConfigError, match="positive points"):
         rubric(criteria=[Criterion(name="x", points=-1, check=MaxLength(limit=1))], normalize=True)
 
 

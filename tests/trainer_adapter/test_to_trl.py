@@ -26,7 +26,8 @@ from trl.trainer.utils import (
 
 import rewardsmith as rs
 from rewardsmith import Sample, Score
-from rewardsmith.trainer_adapter import AsyncTrlReward, TrlReward, to_trl, to_trl_async
+from rewardsmith.trainer_adapter import AsyncTrlReward, TrlReward, from_trl, to_trl, to_trl_async
+from rewardsmith.trainer_adapter.trl import RewardErrorWarning
 
 
 @rs.reward
@@ -117,9 +118,124 @@ def test_chat_completions_composite_parts_and_statuses_are_logged():
     assert m["rewards/total/exact/mean"] == [pytest.approx(1 / 3)]
     assert m["rewards/total/digits/mean"] == [pytest.approx(2 / 3)]
     assert m["rewards/total/status/ok"] == [1.0]
-    assert m["rewards/total/status/unscored"] == [0.0]  # standard statuses are always logged
+    assert "rewards/total/status/unscored" not in m  # only the statuses seen: a compact log by default
     assert m["rewards/total/digits/status/wrong_format"] == [pytest.approx(1 / 3)]
+    assert "rewards/total/digits/status/ok" not in m  # per part, the shares other than ok
     assert h._pending_extra_logs["total/reason"][0].startswith("total 2.5")
+
+
+def test_log_parts_all_logs_every_standard_status_and_false_logs_none():
+    h = Harness([to_trl(rs.load("exact"), log_parts="all")])
+    h.score(ROWS, [chat("4"), chat("four"), chat("9")])
+    assert h._pending_metrics["rewards/exact/status/unscored"] == [0.0]
+    assert h._pending_metrics["rewards/exact/status/wrong"] == [pytest.approx(2 / 3)]
+    h = Harness([to_trl(rs.load("exact"), log_parts=False)])
+    h.score(ROWS, [chat("4"), chat("four"), chat("9")])
+    assert not [k for k in h._pending_metrics if k.startswith("rewards/exact/status")]
+    with pytest.raises(rs.UsageError, match="log_parts"):
+        to_trl(rs.load("exact"), log_parts="some")
+
+
+def test_a_status_seen_once_is_logged_on_every_later_step():
+    fn = to_trl(unscorable)
+    logged = []
+    fn(prompts=["p"], completions=["?"], log_metric=lambda k, v: logged.append((k, v)))
+    fn(prompts=["p"], completions=["fine"], log_metric=lambda k, v: logged.append((k, v)))
+    assert ("rewards/unscorable/status/unscored", 1.0) in logged
+    assert ("rewards/unscorable/status/unscored", 0.0) in logged  # a true share when TRL averages steps
+
+
+@rs.reward
+def always_raises(sample: Sample) -> float:
+    raise ValueError("bug in the reward")
+
+
+@rs.reward
+def sometimes_raises(sample: Sample) -> float:
+    if "boom" in sample.text:
+        raise KeyError("missing column")
+    return 1.0
+
+
+def test_a_reward_that_raises_on_the_whole_batch_stops_training_loudly():
+    fn = to_trl(always_raises)
+    with pytest.raises(rs.RewardError) as caught:
+        fn(prompts=["What is 2+2?", "q"], completions=["4", "5"], answer=["4", "5"])
+    message = str(caught.value)
+    assert "raised on every completion of the batch (2)" in message
+    assert 'raise ValueError("bug in the reward")' in message  # the traceback
+    assert "What is 2+2?" in message  # the sample it failed on
+
+
+def test_a_reward_that_raises_sometimes_warns_once_per_kind_and_logs_the_share():
+    fn = to_trl(sometimes_raises)
+    logged = {}
+    with pytest.warns(RewardErrorWarning, match=r"raised KeyError on 1 of 3 completions") as caught:
+        out = fn(prompts=["p"] * 3, completions=["a", "boom", "b"], log_metric=logged.__setitem__)
+    assert out == [1.0, None, 1.0]
+    assert "missing column" in str(caught[0].message) and "Traceback" in str(caught[0].message)
+    assert logged["rewards/sometimes_raises/status/error"] == pytest.approx(1 / 3)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same kind again: logged, not warned a second time
+        assert fn(prompts=["p"] * 2, completions=["boom", "c"]) == [None, 1.0]
+
+
+def test_strict_raises_the_rewards_own_exception_at_once():
+    with pytest.raises(KeyError, match="missing column"):
+        to_trl(sometimes_raises, strict=True)(prompts=["p", "p"], completions=["a", "boom"])
+
+
+@rs.reward
+def judged(sample: Sample) -> Score:
+    return Score(1.0, "ok", details={"judge": {"requests": 2, "retries": 1, "cache_hits": 0, "failures": 0}})
+
+
+def test_judge_counters_are_logged():
+    logged = {}
+    to_trl(judged + 0.0)(prompts=["p", "p"], completions=["a", "b"], log_metric=logged.__setitem__)
+    assert logged["rewards/judged + 0/judge/requests"] == 4.0
+    assert logged["rewards/judged + 0/judge/retries"] == 2.0
+
+
+def length_reward(prompts, completions, **kwargs):
+    """An existing TRL reward function, reused."""
+    return [float(len(c)) if kwargs["answer"][i] != "skip" else None for i, c in enumerate(completions)]
+
+
+async def async_length_reward(prompts, completions, **kwargs):
+    return [float(len(c)) for c in completions]
+
+
+def test_from_trl_turns_trl_functions_into_batch_native_rewards():
+    calls = []
+
+    def counting(prompts, completions, answer, **kwargs):
+        calls.append(len(completions))
+        return [1.0 if c == a else 0.0 for c, a in zip(completions, answer, strict=True)]
+
+    reward = from_trl(counting)
+    rows = [{"completion": c, "answer": "4", "prompt": "2+2?"} for c in ["4", "5", "4"]]
+    assert [s.value for s in reward.score_batch(rows)] == [1.0, 0.0, 1.0]
+    assert calls == [3]  # one call for the whole batch
+    assert reward.score(rows[1]).value == 0.0
+    scores = from_trl(length_reward).score_batch(
+        [{"completion": "abc", "answer": "x"}, {"completion": "a", "answer": "skip"}]
+    )
+    assert [(s.value, s.status) for s in scores] == [(3.0, "ok"), (None, "unscored")]
+    assert [s.value for s in from_trl(async_length_reward).score_batch(["ab", "abcd"])] == [2.0, 4.0]
+    total = 0.5 * from_trl(length_reward) + rs.load("exact")  # composes like any reward
+    assert total.score({"completion": "4", "answer": "4"}).value == 1.5
+    back = to_trl(from_trl(length_reward))  # and goes back into TRL
+    assert back(prompts=["p"], completions=["abcd"], answer=["y"]) == [4.0]
+
+
+def test_from_trl_rejects_what_is_not_a_trl_function():
+    with pytest.raises(rs.UsageError, match="completions"):
+        from_trl(lambda sample: 1.0)
+    with pytest.raises(rs.RewardReturnError, match="returned 1 values for 2"):
+        from_trl(lambda prompts, completions, **kw: [1.0]).score_batch(["a", "b"])
 
 
 def test_extra_columns_and_completion_ids_reach_the_sample():

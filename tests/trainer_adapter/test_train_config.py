@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rewardsmith import SpecError
+from rewardsmith import ConfigError
 from rewardsmith.cli import main
 from rewardsmith.trainer_adapter.cli import parse_reward_flag
 from rewardsmith.trainer_adapter.config import DEFAULT_REWARDS, build_config, load_config
@@ -21,29 +21,29 @@ def test_defaults_are_the_cpu_demo_and_resolve():
 
 
 def test_unknown_reward_spec_is_rejected_with_the_field_and_the_known_presets():
-    with pytest.raises(SpecError) as err:
+    with pytest.raises(ConfigError) as err:
         load_config(rewards=[{"spec": "maths", "weight": 1.0}])
     msg = str(err.value)
     assert "rewards.0.spec" in msg and "unknown preset 'maths'" in msg and "did you mean 'math'" in msg
 
 
 def test_bad_preset_parameter_is_rejected():
-    with pytest.raises(SpecError, match="rewards.0.spec: preset 'proximity' has no parameter 'tolerence'"):
+    with pytest.raises(ConfigError, match="rewards.0.spec: preset 'proximity' has no parameter 'tolerence'"):
         load_config(overrides=["rewards=[proximity:tolerence=0.1]"])
 
 
 def test_generations_that_do_not_divide_the_batch():
-    with pytest.raises(SpecError, match=r"num_generations=3 does not divide batch_size=8.*multiple of 3"):
+    with pytest.raises(ConfigError, match=r"num_generations=3 does not divide batch_size=8.*multiple of 3"):
         load_config(overrides=["grpo.num_generations=3", "grpo.batch_size=8"])
 
 
 def test_missing_model_path():
-    with pytest.raises(SpecError, match=r"model: model path './no/such/model' does not exist"):
+    with pytest.raises(ConfigError, match=r"model: model path './no/such/model' does not exist"):
         load_config(model="./no/such/model")
 
 
 def test_model_folder_without_config(tmp_path):
-    with pytest.raises(SpecError, match="has no config.json"):
+    with pytest.raises(ConfigError, match="has no config.json"):
         load_config(model=str(tmp_path))
 
 
@@ -65,7 +65,7 @@ def test_hub_id_is_accepted_without_network():
     ],
 )
 def test_bad_values_name_the_field(override, message):
-    with pytest.raises(SpecError, match="^.*" + message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+    with pytest.raises(ConfigError, match="^.*" + message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         load_config(overrides=[override])
 
 
@@ -83,11 +83,11 @@ def test_file_then_flags_then_overrides(tmp_path):
 
 
 def test_bad_config_files(tmp_path):
-    with pytest.raises(SpecError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):
         load_config(str(tmp_path / "nope.yaml"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("- just\n- a list\n")
-    with pytest.raises(SpecError, match="must hold a mapping"):
+    with pytest.raises(ConfigError, match="must hold a mapping"):
         load_config(str(bad))
 
 
@@ -96,7 +96,7 @@ def test_dataset_path_replaces_the_default_task(tmp_path):
     data.write_text('{"prompt": "2+2?", "answer": "4"}\n')
     c = load_config(**{"dataset.path": str(data)})
     assert c.dataset.task is None and c.dataset.path == str(data)
-    with pytest.raises(SpecError, match="either dataset.task or dataset.path"):
+    with pytest.raises(ConfigError, match="either dataset.task or dataset.path"):
         build_config({"dataset": {"task": "arithmetic", "path": str(data)}})
 
 
@@ -124,7 +124,7 @@ def test_cuda_without_a_gpu_is_an_error_not_a_fallback():
     if torch.cuda.is_available():
         assert pick_device("cuda")[0] == "cuda"
     else:
-        with pytest.raises(SpecError, match="no GPU"):
+        with pytest.raises(ConfigError, match="no GPU"):
             pick_device("cuda")
     assert pick_device("cpu") == ("cpu", False)
 
@@ -141,5 +141,5 @@ def test_datasets_load_from_the_task_or_a_jsonl_file(tmp_path):
     )
     rows, none = load_datasets(load_config(**{"dataset.path": str(data), "dataset.prompt_column": "question"}))
     assert none is None and rows.column_names == ["prompt", "answer", "level"] and rows[1]["prompt"] == "3+3?"
-    with pytest.raises(SpecError, match="'prompt' column"):
+    with pytest.raises(ConfigError, match="'prompt' column"):
         load_datasets(load_config(**{"dataset.path": str(data)}))

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError
 from rewardsmith.verifiers.code import ProgramResult, code_tests, extract_code
 from rewardsmith.verifiers.code.executor import pool_for
 from rewardsmith.verifiers.code.tests_formats import outputs_match, parse_tests, values_equal
@@ -441,13 +441,13 @@ def test_inside_a_composite(code):
 def test_preset_and_bad_config():
     r = rs.load("code:timeout=2,all_or_nothing=true,block=first")
     assert r.limits.timeout == 2.0 and r.all_or_nothing and r.block == "first"
-    with pytest.raises(SpecError, match="timeout"):
+    with pytest.raises(ConfigError, match="timeout"):
         rs.load("code:timeout=0")
-    with pytest.raises(SpecError, match="isolation"):
+    with pytest.raises(ConfigError, match="isolation"):
         code_tests(isolation="docker")  # type: ignore[arg-type]
-    with pytest.raises(SpecError, match="block"):
+    with pytest.raises(ConfigError, match="block"):
         code_tests(block="middle")  # type: ignore[arg-type]
-    with pytest.raises(SpecError, match="memory_mb"):
+    with pytest.raises(ConfigError, match="memory_mb"):
         code_tests(memory_mb=1)
 
 

@@ -15,10 +15,10 @@ import uuid
 
 import psutil
 import pytest
-from code_sandbox_helpers import fenced, leftovers, marked, marker
 
 from rewardsmith.verifiers.code import code_tests
 from rewardsmith.verifiers.code.executor import pool_for
+from tests.verifiers.code_sandbox_helpers import fenced, leftovers, marked, marker
 
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 

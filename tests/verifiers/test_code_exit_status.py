@@ -4,9 +4,9 @@ fine" frame cannot hide a crash."""
 from __future__ import annotations
 
 import pytest
-from code_sandbox_helpers import fenced
 
 from rewardsmith.verifiers.code import code_tests, redteam
+from tests.verifiers.code_sandbox_helpers import fenced
 
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 

@@ -8,10 +8,10 @@ the test's frame, gc, writing verdicts with the nonce."""
 from __future__ import annotations
 
 import pytest
-from code_sandbox_helpers import fenced, leftovers, legit_still_scores
 
 from rewardsmith.verifiers.code import code_tests, redteam
 from rewardsmith.verifiers.code.tests_formats import parse_tests
+from tests.verifiers.code_sandbox_helpers import fenced, leftovers, legit_still_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 

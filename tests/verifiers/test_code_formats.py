@@ -4,11 +4,11 @@ refused with an error that names the field and the fix; a wrong program never pa
 from __future__ import annotations
 
 import pytest
-from code_sandbox_helpers import fenced
 
 from rewardsmith.core.errors import InputError
 from rewardsmith.verifiers.code import code_tests
 from rewardsmith.verifiers.code.tests_formats import parse_tests
+from tests.verifiers.code_sandbox_helpers import fenced
 
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 

@@ -6,9 +6,9 @@ assertEqual, builtins shadowed in the solution's namespace. Run on HumanEval's o
 from __future__ import annotations
 
 import pytest
-from code_sandbox_helpers import fenced, legit_still_scores
 
 from rewardsmith.verifiers.code import code_tests, redteam
+from tests.verifiers.code_sandbox_helpers import fenced, legit_still_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 

@@ -11,9 +11,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from code_sandbox_helpers import fenced
 
 from rewardsmith.verifiers.code import code_tests, redteam
+from tests.verifiers.code_sandbox_helpers import fenced
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation"),

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import psutil
 import pytest
-from code_sandbox_helpers import fenced, legit_still_scores
 
 from rewardsmith.verifiers.code import code_tests, codec, redteam
+from tests.verifiers.code_sandbox_helpers import fenced, legit_still_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from code_sandbox_helpers import fenced, leftovers
 
 from rewardsmith.verifiers.code import code_tests
+from tests.verifiers.code_sandbox_helpers import fenced, leftovers
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation"),

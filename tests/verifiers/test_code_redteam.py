@@ -5,9 +5,9 @@ programs right after must keep their scores."""
 from __future__ import annotations
 
 import pytest
-from code_sandbox_helpers import leftovers, legit_still_scores
 
 from rewardsmith.verifiers.code import code_tests, redteam
+from tests.verifiers.code_sandbox_helpers import leftovers, legit_still_scores
 
 pytestmark = pytest.mark.filterwarnings("ignore:rewardsmith code sandbox is running with reduced isolation")
 

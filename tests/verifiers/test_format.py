@@ -7,7 +7,7 @@ import json
 import pytest
 
 import rewardsmith as rs
-from rewardsmith.core.errors import SpecError
+from rewardsmith.core.errors import ConfigError
 from rewardsmith.verifiers.format import json_format, regex, tag_count, tag_format
 
 GOOD = "<think>\nfirst\nsecond line\n</think>\n<answer>\n42\n</answer>"
@@ -33,7 +33,7 @@ def test_regex_modes_and_flags():
     ],
 )
 def test_regex_bad_config_fails_at_construction(kwargs, field):
-    with pytest.raises(SpecError, match=field):
+    with pytest.raises(ConfigError, match=field):
         regex(**kwargs)
 
 
@@ -92,7 +92,7 @@ def test_single_tag_soft_format():
 
 @pytest.mark.parametrize("tags", [[], ["think", "think"], ["<think>"], ["a b"]])
 def test_tag_format_bad_tags(tags):
-    with pytest.raises(SpecError, match="tags"):
+    with pytest.raises(ConfigError, match="tags"):
         tag_format(tags=tags)
 
 
@@ -101,7 +101,7 @@ def test_format_preset_from_spec():
     assert rs.load("format:strict=false").score("<think>x</think><answer>1</answer>").value == 1.0
     custom = rs.load('format:tags=["reasoning","answer"],strict=false')
     assert custom.score("<reasoning>x</reasoning><answer>1</answer>").value == 1.0
-    with pytest.raises(SpecError, match="tags"):
+    with pytest.raises(ConfigError, match="tags"):
         rs.load("format:tags=[]")
 
 
@@ -129,7 +129,7 @@ def test_tag_count_trailing_penalty_never_goes_below_zero():
     assert count.score(GOOD + "  \n").value == 1.0  # blank trailing text is free
     assert count.score(GOOD + "abcde").value == pytest.approx(0.95)
     assert count.score("<answer>" + "x</answer>" + "y" * 500).value == 0.0
-    with pytest.raises(SpecError, match="trailing_penalty"):
+    with pytest.raises(ConfigError, match="trailing_penalty"):
         tag_count(trailing_penalty=-1)
 
 
@@ -201,7 +201,7 @@ def test_json_pydantic_model_object_and_import_path():
     ],
 )
 def test_json_bad_config_fails_at_construction(kwargs, message):
-    with pytest.raises(SpecError, match=message):
+    with pytest.raises(ConfigError, match=message):
         json_format(**kwargs)
 
 

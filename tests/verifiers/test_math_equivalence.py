@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rewardsmith
-from rewardsmith.core.errors import InputError, SpecError
+from rewardsmith.core.errors import ConfigError, InputError, UsageError
 from rewardsmith.verifiers.math import (
     EquivalenceConfig,
     equivalent,
@@ -87,7 +87,8 @@ CATEGORIES = {
         ("13", r"\text{13}", True),
         (r"\pi r^2 h", r"\pi r^2", False),
         (r"\frac{1}{2}", r"\sin 30^\circ", True),
-        (r"\frac{\pi}{6}", r"30^\circ", False),
+        (r"\frac{\pi}{6}", r"30^\circ", True),  # degrees="lenient": the same angle
+        (r"\frac{\pi}{6}", "30", False),  # a bare 30 says nothing about degrees
     ],
     "choice": [("B", "(B)", True), ("B", r"\text{(C)}", False), ("E", "(E) 12", True)],
     "text": [
@@ -115,7 +116,7 @@ def test_categories(category, gold, pred, equal):
         ("1 000", "1000"),
         ("(100,200)", "(100,200)"),  # a comma inside an expression separates items
         (r"\$5.00", "5.00"),
-        (r"30^{\circ}", "30"),
+        (r"30^{\circ}", r"30 \degree"),  # the degree mark the parser reads
         (r"x \in [1, 2)", "[1, 2)"),
         ("1 and 2", "1, 2"),
         ("3 1/2", r"(3+\frac{1}{2})"),
@@ -152,7 +153,7 @@ def test_guards_keep_huge_numbers_unevaluated():
     power = parse_answer(r"10^{10^{10}}")
     assert power.kind == "scalar" and power.huge
     fact = parse_answer("9999!")
-    assert fact.huge and str(fact) == "factorial(9999)"
+    assert fact.huge and str(fact) == "HUGE(factorial(9999))"
     assert not parse_answer("2^{100}").huge  # small enough to be exact
     assert verify(r"10^{10^{10}}", r"10^{10^{10}}+1").equal is False
     assert verify("9999!", "9998!").equal is False
@@ -163,11 +164,16 @@ def test_parse_refuses_too_deep_and_too_long():
     assert verify("7", "7" * 5000).rule == "too_long"
 
 
-def test_decimal_reference_sets_precision_and_exact_reference_uses_rel_tol():
+def test_decimal_reference_sets_precision_and_no_near_miss_passes():
     assert verify("0.33", r"\frac{1}{3}").rule == "rounded_to_reference"
-    assert verify(r"\frac{1}{3}", "0.3333333333").equal
-    assert not verify(r"\frac{1}{3}", "0.333").equal
+    assert verify("2.7", "2.70").equal and not verify("2.7", "2.72").equal  # a decimal states its value
+    assert not verify("1.0000001", "1").equal
+    assert not verify(r"\pi", "3.14159").equal and not verify(r"\frac{1}{3}", "0.3333333333").equal
+    assert verify(r"\frac{1}{12}", "0.08333333333333333").rule == "rel_tol"  # a float's round-off only
     assert is_equivalent(r"\frac{1}{3}", "0.333", rel_tol=0.01)
+    assert is_equivalent(r"\frac{1}{3}", "0.333", abs_tol=0.001)
+    assert verify(r"1.5 \times 10^{3}", "1523").rule == "rounded_to_reference"  # scientific sets precision
+    assert not verify(r"1.5 \times 10^{3}", "1.52 \\times 10^{3}").equal
 
 
 def test_percent_policy_is_configurable():
@@ -178,9 +184,9 @@ def test_percent_policy_is_configurable():
 
 def test_equivalent_on_parsed_values_and_configs():
     assert equivalent(parse_answer("x^2-1"), parse_answer("(x-1)(x+1)")).equal
-    with pytest.raises(SpecError, match="rel_tol"):
+    with pytest.raises(ConfigError, match="rel_tol"):
         EquivalenceConfig(rel_tol=2)
-    with pytest.raises(SpecError, match="percent"):
+    with pytest.raises(UsageError, match="percent"):
         EquivalenceConfig(percent="maybe")
 
 
@@ -211,20 +217,24 @@ def test_missing_answer_column_is_an_input_error():
 
 
 def test_presets_load_with_parameters():
-    r = rewardsmith.load("math:percent=strict,last_number=true,timeout=2")
+    r = rewardsmith.load("math:percent=strict,timeout=2")
     assert (
         r.score({"completion": "3 apples and then 8\nthe end", "answer": "8"}).details["extraction_rule"]
         == "last_number"
+    )
+    assert (
+        rewardsmith.load("math:strict=true").score({"completion": "3 apples and then 8\nthe end", "answer": "8"}).status
+        == "no_answer"
     )
     assert rewardsmith.load("math:percent=strict").score({"completion": r"\boxed{60\%}", "answer": "60"}).value == 0.0
     eq = rewardsmith.load("math_equal")
     assert eq.score({"completion": "x = 3", "answer": "3"}).value == 1.0
     assert eq.kind == "cpu" and eq.timeout == 5.0
-    with pytest.raises(SpecError, match="percent"):
+    with pytest.raises(UsageError, match="percent"):
         rewardsmith.load("math:percent=sometimes")
-    with pytest.raises(SpecError, match="unknown rule"):
+    with pytest.raises(ConfigError, match="unknown rule"):
         rewardsmith.load("math:priority=boxed+lastnumber")
-    with pytest.raises(SpecError, match="timeout"):
+    with pytest.raises(ConfigError, match="timeout"):
         math_equal(timeout=0)
 
 
@@ -251,3 +261,119 @@ def test_a_sympy_failure_is_not_equal_never_unscored(monkeypatch):
     score = math_equal(timeout=None).score({"completion": "x^2+1", "answer": "x^2+2"})
     assert (score.value, score.status) == (0.0, "wrong")
     assert score.details["rule"] == "sympy_failed:ZeroDivisionError"
+
+
+# -- issue 20: labels, conventions behind options, strictness ---------------------------------
+@pytest.mark.parametrize(
+    "gold, pred, equal",
+    [
+        ("(3,2)", "(p,q)=(3,2)", True),
+        (r"\frac{x-3}{2}", r"f^{-1}(x) = \frac{x-3}{2}", True),
+        ("2", "2 = y", True),
+        (r"\frac{\sqrt{6}}{6}", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", True),
+        ("1", "|AB| = 1", True),
+        ("x^2", "f(x)=x^2", True),
+        ("11", "x = 5+5+1 = 7 = 11", True),  # a chain states its last side
+        (r"\frac{1}{3}", r"x = \frac{1}{3} \approx 0.33", True),  # what follows \approx only approximates
+        ("3.01", r"\frac{9.5}{3.14159} \approx 3.01", False),
+        ("5", "5 = 5", False),  # states nothing
+        ("a = 1, b = 2", "b = 2, a = 1", True),
+        ("a = 1, b = 2", "a = 2, b = 1", False),  # labels pair the values
+        ("W(n) = 1, W(n) = -1", "W(x) = 1, W(x) = -1", True),  # one unknown's name is not graded
+        ("p=5,q=2;p=7,q=2", "(5,2),(7,2)", True),
+        ("p = 5, q = 2, p = 7, q = 2", "(5,2),(7,2)", True),  # a repeating label cycle is pairs
+        ("7 = 11a+c", "11a+c", False),  # a genuine equation, not a label
+        ("2x + z = 1", "1", False),
+    ],
+)
+def test_labels_and_chains(gold, pred, equal):
+    check = verify(gold, pred)
+    assert check.equal is equal, (gold, pred, check.rule)
+
+
+@pytest.mark.parametrize(
+    "gold, pred, options, equal",
+    [
+        (r"\frac{\pi}{4}", r"45^\circ", {}, True),
+        (r"\frac{\pi}{4}", r"45^\circ", {"degrees": "strict"}, False),
+        ("45", r"45^\circ", {"degrees": "strict"}, True),
+        (r"\{2\}", "2", {}, True),
+        (r"\{2\}", "2", {"sets": "strict"}, False),
+        ("(-2,2)", "|x|<2", {}, True),
+        ("(-2,2)", "|x|<2", {"intervals": "strict"}, False),
+        (r"\mathbb{R}\setminus\{2\}", r"x \neq 2", {}, True),
+        (r"\mathbb{R}", r"(-\infty, \infty)", {}, True),
+        (r"1\leq|z|\leq \frac{3}{2}", r"z \in [-\frac{3}{2}, -1] \cup [1, \frac{3}{2}]", {}, True),
+        ("(0,1)", "0<f(x)<1", {}, True),
+        ("3+2i", "3+2j", {}, False),
+        ("3+2i", "3+2j", {"imaginary": "both"}, True),
+        ("180 minutes", "3 hours", {}, True),
+        ("5 cm", "5 m", {}, False),
+        ("5 cm", "5 m", {"units": "ignore"}, True),
+        ("5 kg", "5 m", {}, False),
+        (r"\text{DNE}", "does not exist", {}, True),
+        (r"\text{DNE}", "does not exist", {"text": "strict"}, False),
+        ("no solution", r"\emptyset", {}, True),
+        ("0.335", "33.5 percent", {}, True),
+        (r"28\%", "28 pct", {}, True),
+        ("1.22", "1,22", {}, True),  # an ambiguous comma may be a decimal comma
+        ("1.22", "1,22", {"decimal_comma": False}, False),
+        (r"\{1, 22\}", "1,22", {}, True),  # ... or separate items
+        ("0.111", "0,111", {}, True),
+        ("4210_7", "4210", {}, True),
+        ("4210_7", "1477", {}, False),  # the problem asked for base 7
+        ("1477", "4210_7", {}, True),
+    ],
+)
+def test_conventions_have_options(gold, pred, options, equal):
+    check = verify(gold, pred, EquivalenceConfig(**options))
+    assert check.equal is equal, (gold, pred, options, check.rule)
+
+
+def test_huge_but_simplifiable_expressions_are_decided_within_the_limit():
+    assert verify("1", r"10^{10^{10}} - 10^{10^{10}} + 1", timeout=2).equal
+    assert verify("0", r"\sin(10^{100})^2+\cos(10^{100})^2-1", timeout=2).equal
+    assert not verify(r"10^{10^{10}}", r"10^{10^{10}} + 1", timeout=2).equal
+    assert verify(r"F_n = \sum_{k=0}^{n-1} F_k F_{n-k-1}", r"F_n = \sum_{k=0}^{n-1} F_{n-k-1} F_k").equal
+    assert not verify(r"F_n = \sum_{k=0}^{n-1} F_k F_{n-k-1}", r"F_n = \sum_{k=0}^{n-2} F_k F_{n-k-2}").equal
+
+
+def test_new_options_are_checked():
+    for field, value in [("degrees", "radians"), ("sets", "loose"), ("imaginary", "k"), ("units", "keep")]:
+        with pytest.raises(UsageError, match=field):
+            EquivalenceConfig(**{field: value})
+    with pytest.raises(ConfigError, match="abs_tol"):
+        EquivalenceConfig(abs_tol=-1)
+    with pytest.raises(UsageError, match="units"):
+        rewardsmith.load("math:units=keep")
+
+
+def test_guessed_answers_say_so_and_strict_turns_guessing_off():
+    r = rewardsmith.load("math")
+    s = r.score({"completion": "So the result is 15.", "answer": "15"})
+    assert (s.value, s.details["extraction_rule"], s.details["guessed"]) == (1.0, "last_number", True)
+    boxed = r.score({"completion": r"\boxed{15}", "answer": "15"})
+    assert boxed.details["guessed"] is False
+    strict = rewardsmith.load("math:strict=true")
+    assert strict.score({"completion": "We add them.\nSo the result is 15.", "answer": "15"}).status == "no_answer"
+    assert strict.score({"completion": "1,5", "answer": "1.5"}).value == 0.0  # no decimal-comma reading
+
+
+def test_multiple_choice_rows():
+    r = rewardsmith.load("math")
+    row = {"answer": "D", "choices": ["12", "13", "14", "15"]}
+    assert r.score({**row, "completion": r"The answer is $\textbf{(D) }15$."}).value == 1.0
+    assert r.score({**row, "completion": r"So the total is $\boxed{15}$."}).details["rule"].startswith("choice_text")
+    assert r.score({**row, "completion": r"So the total is $\boxed{14}$."}).value == 0.0
+    assert r.score({"answer": "(D) Alina", "choices": "ABCD", "completion": "D"}).value == 1.0
+    assert r.score({"answer": "B", "choices": "ABCD", "completion": "It is not B. The answer is C."}).value == 0.0
+    with pytest.raises(InputError, match="choices"):
+        r.score({"answer": "B", "choices": 7, "completion": "B"})
+
+
+def test_prompt_keeps_a_guess_out_of_a_restated_problem():
+    r = rewardsmith.load("math")
+    prompt = "A farmer has 17 sheep and buys 5 more. How many sheep does he have?"
+    completion = "He has 17 + 5 = 22 sheep.\n\nA farmer has 17 sheep and buys 5 more."
+    assert r.score({"prompt": prompt, "completion": completion, "answer": "22"}).value == 1.0
+    assert r.score({"prompt": prompt, "completion": completion, "answer": "5"}).value == 0.0

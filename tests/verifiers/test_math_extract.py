@@ -1,12 +1,13 @@
-"""Stage 1 of the math verifier: finding the final answer in a completion."""
+"""Stage 1 of the math verifier: finding the final answer in a completion (prose, choices too)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rewardsmith.core.errors import SpecError
-from rewardsmith.verifiers.math import ExtractionConfig, extract_answer
-from rewardsmith.verifiers.math.extract import last_boxed, matching_brace
+from rewardsmith.core.errors import ConfigError, InputError
+from rewardsmith.verifiers.math import Choices, ExtractionConfig, extract_answer, parse_choices
+from rewardsmith.verifiers.math.choices import last_letter, leading_letter, reference_letter
+from rewardsmith.verifiers.math.extract import Extraction, extract_reference, last_boxed, matching_brace
 
 
 @pytest.mark.parametrize(
@@ -72,31 +73,39 @@ def test_answer_word_alone_is_not_a_marker():
     assert extract_answer("Let me answer this question carefully.\nIt is hard.") is None
 
 
-def test_last_number_is_opt_in():
+def test_guessing_is_marked_and_strict_turns_it_off():
     text = "She had 3 apples and bought 5 more, so 8 in total.\nThat is all."
-    assert extract_answer(text) is None
-    found = extract_answer(text, ExtractionConfig(priority=("boxed", "last_number")))
-    assert found is not None and (found.answer, found.rule) == ("8", "last_number")
+    found = extract_answer(text)
+    assert found is not None and (found.answer, found.rule, found.guessed) == ("8", "last_number", True)
+    assert extract_answer(text, ExtractionConfig(guess=False)) is None
+    assert not extract_answer(r"so \boxed{8}").guessed
 
 
 def test_priority_is_configurable():
     text = "#### 5\nbut also \\boxed{6}"
-    assert extract_answer(text).answer == "6"
-    assert extract_answer(text, ExtractionConfig(priority=("gsm8k", "boxed"))).answer == "5"
-    assert extract_answer(text, ExtractionConfig(priority="gsm8k,boxed")).answer == "5"
+    assert extract_answer(text).answer == "6"  # the explicit answer written last wins
+    assert extract_answer(text, ExtractionConfig(priority=("gsm8k", "boxed"))).answer == "6"
+    assert extract_answer(text, ExtractionConfig(priority=("gsm8k", "boxed"), prefer="priority")).answer == "5"
+    assert extract_answer(text, ExtractionConfig(priority="gsm8k,boxed", prefer="priority")).answer == "5"
+    assert extract_answer(text, ExtractionConfig(priority=("gsm8k",))).answer == "5"
 
 
 def test_bare_answers_are_short_single_lines():
-    assert extract_answer("x" * 81) is None
-    assert extract_answer("1\n2") is None
-    assert extract_answer("12", ExtractionConfig(bare=False)) is None
+    no_guess = ExtractionConfig(guess=False)
+    assert extract_answer("x" * 81, no_guess) is None
+    assert extract_answer("1\n2", no_guess) is None
+    assert extract_answer("12", ExtractionConfig(bare=False, guess=False)) is None
 
 
 def test_bad_config_names_the_field():
-    with pytest.raises(SpecError, match="unknown rule"):
+    with pytest.raises(ConfigError, match="unknown rule"):
         ExtractionConfig(priority=("boxed", "lastnumber"))
-    with pytest.raises(SpecError, match="nothing can ever be extracted"):
-        ExtractionConfig(priority=(), bare=False)
+    with pytest.raises(ConfigError, match="guess"):
+        ExtractionConfig(priority=("boxed", "last_number"))
+    with pytest.raises(ConfigError, match="nothing can be extracted"):
+        ExtractionConfig(priority=(), bare=False, guess=False)
+    with pytest.raises(ConfigError, match="prefer"):
+        ExtractionConfig(prefer="first")
 
 
 def test_huge_completion_is_scanned_linearly():
@@ -105,3 +114,105 @@ def test_huge_completion_is_scanned_linearly():
     assert extract_answer(text).answer == "9"
     braces = "{" * 50_000 + "x"  # never closed: no quadratic rescans, no recursion
     assert last_boxed(r"\boxed" + braces) is None
+
+
+# -- issue 20: prose, languages, choices -----------------------------------------------------
+@pytest.mark.parametrize(
+    "text, answer, rule",
+    [
+        ("The final answer is 12,000,023. I hope it is correct.", "12,000,023", "answer_is"),
+        ("Final Answer: The largest $n$ is 34.", "34", "answer_is"),  # the value after the verb, not $n$
+        ("So the result is 15.", "15", "last_number"),
+        ("…so there are 6*4/2 = 12 edges.", "6*4/2 = 12", "last_number"),
+        ("所以一共有3 + 10 = 13只鸟。", "3 + 10 = 13", "last_number"),
+        ("Réponse: Janeth aura encore 220 $ à payer d'ici 12 mois.", "220", "answer_is"),
+        ("لذا، ناتج العملية الحسابية هو **٩٢**.", "92", "bold"),
+        ("इसलिए, कुल ४२ छात्र हैं।", "42", "last_number"),
+        ("答案：１２３", "123", "answer_is"),
+        ("Die Antwort ist 7.", "7", "answer_is"),
+        ("Ответ: 56.", "56", "answer_is"),
+        ("したがって、答えは12です。", "12", "answer_is"),
+        ("The sum is\n$$\n100\n$$", "100", "last_math"),
+        ("Answer \\[ \n 9 \n \\]", "9", "answer_is"),  # display maths may span lines
+        ("The answer is not 5; it is 7.", "7", "answer_is"),
+    ],
+)
+def test_prose_and_languages(text, answer, rule):
+    found = extract_answer(text)
+    assert found is not None and (found.answer, found.rule) == (answer, rule)
+    assert found.guessed is (rule in ("last_number", "last_math", "bold"))
+
+
+def test_hedges_are_lists_and_denials_are_not_answers():
+    assert extract_answer("The answer is either 3, 5 or 7.").answer == "3, 5, 7"
+    assert extract_answer("So it might be 3 or 4.").answer == "3, 4"
+    assert extract_answer(r"$\boxed{3}$ or $\boxed{5}$").answer == "3, 5"
+    assert extract_answer("We tried 4 first. It is not 4.").answer == "4"  # the earlier sentence states it
+    assert extract_answer("Let x be 3. Then we simplify. I cannot determine the answer.") is None
+
+
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        (r"\boxed{1}, \boxed{2}, \boxed{3}", "1, 2, 3"),
+        (r"\boxed{k = 45} \quad \text{and} \quad \boxed{n = 2}", "k = 45, n = 2"),
+        (r"\boxed{(3, 3)} \text{ for part (a) and } \boxed{(1, 1)}", "(3, 3), (1, 1)"),
+        (r"\boxed{1} no no no no no \boxed{2}", "2"),  # a revision, not a list
+        (r"\boxed{3}. Wait, that is wrong: \boxed{5}", "5"),
+    ],
+)
+def test_boxes_joined_only_by_and_or_commas_are_one_list(text, answer):
+    assert extract_answer(text).answer == answer
+
+
+def test_the_explicit_answer_written_last_wins():
+    text = r"First $\boxed{255}$ for the second CD. Final Answer: The final answer is $10,455$. I hope it is correct."
+    assert extract_answer(text).answer == "10,455"
+    assert extract_answer(r"<answer>The answer is 5.</answer>").rule == "answer_tag"
+
+
+def test_a_restated_problem_and_a_new_turn_are_not_the_answer():
+    prompt = "A farmer has 17 sheep and buys 5 more. How many sheep does he have?"
+    text = "He has 17 + 5 = 22 sheep.\n\nA farmer has 17 sheep and buys 5 more."
+    assert extract_answer(text, prompt=prompt).answer == "17 + 5 = 22"
+    assert extract_answer("So he has 22 sheep.<|im_start|>user\nA farmer has 3 cows.").answer == "22"
+    assert extract_answer("So he has 22 sheep.\n\nQuestion: A farmer has 3 cows.").answer == "22"
+
+
+def test_doubly_escaped_latex_and_script_digits_are_repaired():
+    assert extract_answer(r"so \\boxed{\\frac{1}{2}}").answer == r"\frac{1}{2}"
+    assert extract_answer("الإجابة: ٢٤").answer == "24"
+
+
+def test_an_unclosed_box_counts_only_in_a_reference():
+    cut_off = extract_answer(r"so \boxed{12", ExtractionConfig(guess=False))  # a completion cut off mid-box
+    assert cut_off is None or (cut_off.rule, cut_off.answer) != ("boxed", "12")
+    assert extract_reference(r"so \boxed{W(n) = 1 \text{ or } W(n) = -1") == r"W(n) = 1 \text{ or } W(n) = -1"
+
+
+def test_multiple_choice_letters_when_the_row_has_options():
+    abcd = parse_choices("ABCD")
+    assert extract_answer("I think it's B", choices=abcd) == Extraction("B", "choice_letter", True)
+    assert extract_answer("The answer is for sure D, it can't be A or B", choices=abcd).answer == "D"
+    assert extract_answer("réponse est C non A", choices=abcd).answer == "C"
+    assert extract_answer("B。不是 A", choices=abcd).answer == "B"
+    assert extract_answer("The options are A, B, C or D. Hmm.", choices=abcd) is None
+    strict = extract_answer("I think it's B", ExtractionConfig(guess=False), choices=abcd)
+    assert strict.rule == "bare" and not strict.guessed  # the whole line, which names no letter first
+
+
+def test_choices_and_letters():
+    assert parse_choices(["A) 12", "B) 13"]) == Choices("AB", ("12", "13"))
+    assert parse_choices({"A": "x", "B": "y"}).text_of("B") == "y"
+    assert parse_choices(None) is None
+    with pytest.raises(InputError, match="choices"):
+        parse_choices(3.5)
+    abcd = parse_choices("ABCD")
+    assert [leading_letter(t, abcd) for t in ("(D) Alina", r"\textbf{(D) }15", "A careful check", "A, B, C, D")] == [
+        "D",
+        "D",
+        None,
+        None,
+    ]
+    assert reference_letter("Alina and the answer is\n(C) Cecile", abcd) == "C"
+    assert last_letter("It's not A, so I think it's B", abcd) == "B" and last_letter("A or B", abcd) is None

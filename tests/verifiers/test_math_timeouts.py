@@ -7,7 +7,6 @@ import re
 import threading
 import time
 
-import psutil
 import pytest
 
 import rewardsmith
@@ -72,31 +71,14 @@ def _check_timeout(score, elapsed):
     assert elapsed < LIMIT + 3
 
 
-def _no_children_left():
-    """Only the engine's persistent pool processes remain: the hung checker was killed."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        left = []
-        for p in psutil.Process().children(recursive=True):
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE and not p.name().startswith("rewardsmith-"):
-                    left.append(p)
-            except psutil.Error:
-                continue
-        if not left:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 SAMPLE = {"completion": r"\boxed{x^2+1}", "answer": "x^2+1+0*y"}
 
 
-def test_timeout_on_the_main_thread(hanging_sympy):
+def test_timeout_on_the_main_thread(hanging_sympy, no_stray_processes):
     start = time.monotonic()
     score = math_answer(timeout=LIMIT).score(SAMPLE)
     _check_timeout(score, time.monotonic() - start)
-    assert _no_children_left()
+    no_stray_processes()
 
 
 def test_timeout_from_a_thread(hanging_sympy):
@@ -128,13 +110,13 @@ async def test_timeout_from_asyncio(hanging_sympy):
     assert scores[1].value == 1.0  # the fast path never needed the child
 
 
-def test_timeout_in_score_batch_kills_the_worker(hanging_sympy):
+def test_timeout_in_score_batch_kills_the_worker(hanging_sympy, no_stray_processes):
     samples = [SAMPLE, {"completion": "#### 4", "answer": "4"}, SAMPLE]
     start = time.monotonic()
     scores = rewardsmith.load("math:timeout=2").score_batch(samples, workers=2)
     assert time.monotonic() - start < 2 * LIMIT + 5
     assert [(s.value, s.status) for s in scores] == [(0.0, "timeout"), (1.0, "ok"), (0.0, "timeout")]
-    assert _no_children_left()
+    no_stray_processes()
 
 
 def _random_answer(rng):
@@ -188,3 +170,33 @@ def test_random_answers_never_crash():
     assert all(s.value in (0.0, 1.0) and s.status in ("ok", "wrong", "timeout") for s in scores)
     same = [s for sample, s in zip(samples, scores, strict=True) if sample["completion"] == sample["answer"]]
     assert same and all(s.value == 1.0 for s in same)
+
+
+# Extraction runs before any deadline (in the caller's process for a single score()), so it must
+# be linear itself: each of these once took minutes through a regular expression that rescanned.
+ADVERSARIAL_COMPLETIONS = {
+    "unclosed display maths": r"\(" * 20_000,
+    "money-like dollars": "$ 1 " * 30_000,
+    "bold markers": "**1 " * 30_000,
+    "newlines": "\n" * 100_000,
+    "unclosed answer tags": "<answer>" * 10_000,
+    "unclosed boxes": ("Let me see. " + r"\boxed{" * 3 + "x^" * 50) * 1000,
+    "boxes and joiners": r"\boxed{1} and " * 5_000,
+    "markers": "Final Answer: " * 7_000,
+    "hedges": "1 or " * 20_000,
+    "letters": "A or B " * 10_000,
+    "arithmetic run": "1+" * 50_000 + "1",
+    "thousands groups": "1," * 50_000,
+    "script digits": "٣" * 100_000,
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL_COMPLETIONS))
+def test_extraction_of_adversarial_completions_is_bounded(name):
+    text = ADVERSARIAL_COMPLETIONS[name]
+    reward = math_answer(timeout=LIMIT)
+    sample = {"completion": text, "answer": "5", **({"choices": "ABCD"} if name == "letters" else {})}
+    start = time.monotonic()
+    score = reward.score(sample)
+    assert time.monotonic() - start < LIMIT + 1, name
+    assert score.value == 0.0

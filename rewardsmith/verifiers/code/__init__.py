@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from rewardsmith.core import score as S
-from rewardsmith.core.errors import SpecError, UsageError, tag_sample
+from rewardsmith.core.errors import ConfigError, UsageError, tag_sample
 from rewardsmith.core.reward import Reward, error_score
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
@@ -50,7 +50,7 @@ class CodeTests(Reward):
         name: str,
     ) -> None:
         if block not in ("last", "first", "all", "whole"):
-            raise SpecError(f"code: block must be 'last', 'first', 'all' or 'whole', got {block!r}")
+            raise ConfigError(f"code: block must be 'last', 'first', 'all' or 'whole', got {block!r}")
         self.block, self.language, self.tests_column = block, language, tests_column
         self.entry_point, self.all_or_nothing = entry_point, all_or_nothing
         self.limits, self.type_check, self.float_tolerance = limits, type_check, float_tolerance
@@ -212,11 +212,11 @@ def code_tests(
         ("max_output_kb", max_output_kb, 1),
     ):
         if not value > lo:
-            raise SpecError(f"code: {key} must be greater than {lo:g}, got {value!r}")
+            raise ConfigError(f"code: {key} must be greater than {lo:g}, got {value!r}")
     if isolation not in ("auto", "namespaces", "none"):
-        raise SpecError(f"code: isolation must be 'auto', 'namespaces' or 'none', got {isolation!r}")
+        raise ConfigError(f"code: isolation must be 'auto', 'namespaces' or 'none', got {isolation!r}")
     if float_tolerance < 0:
-        raise SpecError(f"code: float_tolerance must be >= 0, got {float_tolerance!r}")
+        raise ConfigError(f"code: float_tolerance must be >= 0, got {float_tolerance!r}")
     limits = Limits(
         timeout=float(timeout),
         memory_mb=memory_mb,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rewardsmith.core.engine import cpu_count
+from rewardsmith.core.errors import WorkerError
 from rewardsmith.verifiers.code.sandbox import Limits
 from rewardsmith.verifiers.code.tests_formats import TestOutcome, TestSuite, judge
 from rewardsmith.verifiers.code.zygote import recv, send
@@ -82,7 +83,7 @@ def default_workers() -> int:
     return 2 * cpu_count()
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(WorkerError):
     """The zygote could not start (or refused the requested isolation)."""
 
 
@@ -145,7 +146,8 @@ class _Zygote:
     def stop(self) -> None:
         for f in (self.proc.stdin, self.proc.stdout):
             try:
-                f.close()  # EOF: the zygote cleans up and exits
+                if f is not None:
+                    f.close()  # EOF: the zygote cleans up and exits
             except OSError:
                 pass
 

@@ -139,7 +139,8 @@ def _load(code: str, name: str) -> tuple[dict[str, Any] | None, str, int]:
     except BaseException as exc:
         _restore_builtins()
         with _trusted():
-            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)  # from solution.py on
+            tb = exc.__traceback__
+            traceback.print_exception(type(exc), exc, tb.tb_next if tb else None)  # from solution.py on
         return None, _error_text(exc), 1
     _restore_builtins()
     return ns, "", 0

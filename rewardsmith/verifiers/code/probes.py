@@ -28,10 +28,11 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.verifiers.code.codec import NotPlainData, ValueTooLarge, encode
 
 
-class NotProbeable(Exception):
+class NotProbeable(RewardsmithError):
     """This test needs the program's interpreter (it runs in-process)."""
 
 
@@ -162,7 +163,7 @@ def _guarded_binop(op: type, a: Any, b: Any) -> Any:
         for seq, n in ((a, b), (b, a)):
             if type(n) is int and isinstance(seq, (str, bytes, list, tuple)) and len(seq) * n > MAX_ITEMS:
                 raise ValueTooLarge("repetition too large to evaluate")
-    return _BINOPS[op](a, b)
+    return _BINOPS[op](a, b)  # type: ignore[index]
 
 
 class _Evaluator:
@@ -204,7 +205,7 @@ class _Evaluator:
         return {self.eval(k): self.eval(v) for k, v in zip(node.keys, node.values, strict=True)}  # type: ignore[arg-type]
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
-        return _UNARY[type(node.op)](self.eval(node.operand))
+        return _UNARY[type(node.op)](self.eval(node.operand))  # type: ignore[operator]
 
     def _BinOp(self, node: ast.BinOp) -> Any:
         if type(node.op) not in _BINOPS:
@@ -244,7 +245,7 @@ class _Evaluator:
         base = self.eval(node.value)
         if base is _MATH and node.attr in _MATH_FUNCS:
             return _MATH_FUNCS[node.attr]
-        allowed = _METHODS.get(type(base), ())
+        allowed: Any = _METHODS.get(type(base), ())  # type: ignore[call-overload]
         if node.attr in allowed:
             return getattr(base, node.attr)
         if type(base) is complex and node.attr in ("real", "imag"):
@@ -256,7 +257,7 @@ class _Evaluator:
         if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
             raise NotProbeable("star arguments")
         args = [self.eval(a) for a in node.args]
-        kwargs = {k.arg: self.eval(k.value) for k in node.keywords}
+        kwargs = {str(k.arg): self.eval(k.value) for k in node.keywords}
         if func is range and len(range(*args)) > MAX_ITEMS:
             raise ValueTooLarge("range too large to evaluate")
         return func(*args, **kwargs)
@@ -396,7 +397,7 @@ class ProbeResult:
     error: str = ""
 
 
-class ProbeFailed(Exception):
+class ProbeFailed(RewardsmithError):
     """A probe the test needs raised in the program (the test fails with that error)."""
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,7 +183,16 @@ def plan_unit(unit: Unit, source: str, helpers: frozenset[str]) -> None:
         else:
             raise NotProbeable("unittest.TestCase methods run in the sandbox")
         blocked = (local - set(aliases)) | set(helpers)
-        unit.plan = _plan_cached(unit.kind, unit.target, unit.argument, source, helpers, statements, aliases, blocked)
+        unit.plan = _plan_cached(
+            unit.kind,
+            unit.target,
+            unit.argument,
+            source,
+            helpers,
+            statements,
+            aliases,
+            blocked,
+        )
     except NotProbeable as exc:
         unit.plan, unit.why_in_process = None, str(exc)
 
@@ -206,7 +216,7 @@ def _plan_cached(
     source: str,
     helpers: frozenset[str],
     statements: list[ast.stmt],
-    aliases: dict[str, str | None],
+    aliases: Mapping[str, str | None],
     blocked: set[str],
 ) -> ProbePlan:
     """Plans are pure functions of the test: GRPO scores many completions per prompt."""

@@ -581,7 +581,7 @@ def parse_frames(data: bytes, nonce: bytes) -> tuple[list[tuple[str, int, Any]],
             forged += 1
             continue
         if type(value) is tuple and len(value) == 3 and type(value[0]) is str and type(value[1]) is int:
-            frames.append(value)  # type: ignore[arg-type]
+            frames.append(value)
         else:
             forged += 1
     return frames, forged

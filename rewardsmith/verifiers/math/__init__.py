@@ -3,13 +3,15 @@
 - `math_answer()` (preset `math`): find the final answer in a completion, compare with `answer`;
 - `math_equal()` (preset `math_equal`): the completion is the answer, compare with `answer`;
 - `verify(gold, pred)` → `Check` and `is_equivalent(gold, pred)` → bool for other modules;
-- stages: `extract_answer`, `normalize`, `parse_answer`, `equivalent`; configs in `config`.
+- stages: `extract_answer`, `normalize`, `parse_answer`, `equivalent`; configs in `config`;
+- helpers: `prose` (multilingual completions), `choices` (multiple-choice rows), `units`.
 
 See docs/math.md for the supported syntax and the policy on ambiguous answers.
 """
 
 from __future__ import annotations
 
+from rewardsmith.verifiers.math.choices import Choices, parse_choices
 from rewardsmith.verifiers.math.config import EquivalenceConfig, ExtractionConfig, GuardConfig
 from rewardsmith.verifiers.math.equivalence import Verdict, equivalent
 from rewardsmith.verifiers.math.extract import Extraction, extract_answer
@@ -20,6 +22,7 @@ from rewardsmith.verifiers.math.reward import MathVerifier, math_answer, math_eq
 
 __all__ = [
     "Check",
+    "Choices",
     "EquivalenceConfig",
     "Extraction",
     "ExtractionConfig",
@@ -33,6 +36,7 @@ __all__ = [
     "math_answer",
     "math_equal",
     "normalize",
+    "parse_choices",
     "parse_answer",
     "reference_answer",
     "verify",

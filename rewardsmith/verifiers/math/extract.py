@@ -1,52 +1,98 @@
 """Stage 1: find the final answer inside a completion.
 
-Rules (names used in `ExtractionConfig.priority` and in a Score's details):
+Explicit rules (names used in `ExtractionConfig.priority` and in a Score's details):
 
-- `boxed`: the content of the *last* `\\boxed{...}` or `\\fbox{...}`, nested braces matched
-  (`\\boxed 5` without braces also counts);
-- `answer_tag`: the content of the last `<answer>...</answer>` (a `\\boxed{}` inside wins);
-- `answer_is`: the rest of the line after the last "the answer is", "final answer:", "Answer:";
+- `boxed`: the content of the last `\\boxed{...}` / `\\fbox{...}` (nested braces matched,
+  `\\boxed 5` too); boxes written one after another and joined only by "and", commas or
+  spacing (`\\boxed{1}, \\boxed{2}`, `\\boxed{k=45} \\quad\\text{and}\\quad \\boxed{n=2}`) are one
+  list answer;
+- `answer_tag`: the content of the last `<answer>...</answer>`;
+- `answer_is`: what follows the last "the answer is" / "Final Answer:" / "Réponse :" / "答案：" /
+  "الإجابة:" … (see `prose.MARKER`), cut at the end of its sentence; in a sentence ("The largest
+  $n$ is 34.") the value after the verb is taken, not the first symbol;
 - `gsm8k`: the rest of the line after the last `#### ` (GSM8K's reference format);
-- `last_number`: the last number in the text; off by default, because it rewards whatever
-  number a model writes last;
-- bare: when nothing matched, a short one-line completion is its own answer.
+- `bare`: a short one-line completion that is itself maths ("42", "\\frac{1}{2}", "28 %").
 
-Why "last": models revise; the final statement is the answer. Every scan here is linear in
-the text length, so a 100 KB completion costs milliseconds.
+By default (`prefer="last"`) the explicit answer written *last* wins, whatever its rule: models
+revise, and "Final Answer: 10,455" after an intermediate `\\boxed{255}` is the answer.
+
+Guessing rules, tried only when nothing explicit was found and `guess=True` (`strict=True` turns
+them off); each marks the Extraction `guessed`:
+
+- `bold`, `last_math`, `last_number`: in the last sentence that holds something answer-like
+  (questions, boilerplate such as "I hope it is correct." and sentences restating the prompt are
+  skipped), the value after its verb ("…the probability that Alice wins is 2/3") or else its last
+  bold `**92**`, maths span or number / arithmetic run (`3 + 10 = 13` counts as its result);
+- `choice_letter`: on a multiple-choice row, an option letter written in prose ("I think it's B").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from rewardsmith.verifiers.math import prose
+from rewardsmith.verifiers.math.choices import Choices, last_letter, leading_letter
 from rewardsmith.verifiers.math.config import ExtractionConfig
 
 _MAX_ANSWER_CHARS = 1000  # an "answer" captured after a marker is cut here
-_BOX_COMMANDS = ("\\boxed", "\\fbox")
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-_ANSWER_IS = re.compile(
-    r"(?:final\s+answer|the\s+answer|answer)\s*\**\s*(?:is\s*:?|:|=)\s*",
+_MAX_BOXES = 50  # boxes examined from the end of a completion
+_PLAIN = re.compile(r"-?[\d,]*\d(?:\.\d+)?\.?$")
+_GUESS_WINDOW = 3000  # characters at the end of a completion that guessing reads
+_MAX_BOX_CHARS = 5000  # a box whose content runs longer is not an answer (and is not scanned further)
+_GSM8K = re.compile(r"####[ \t]*")
+_JOINER = re.compile(r"\s*(?:,|;|\bor\b|\band\b|,\s*and\b|,\s*or\b|\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\})\s*", re.I)
+_GAP_NOISE = re.compile(r"\\(?:text|mbox|textrm)\s*\{([^{}]*)\}|\\(?:quad|qquad|[,;:! ])|\\[()\[\]]|\$")
+_GAP_JOIN_WORDS = {"and", "or", "und", "oder", "et", "ou", "y", "o", "e", "и", "или", "و", "أو", "और", "या"}
+_GAP_STOP_WORDS = {"wait", "but", "actually", "however", "no", "not", "instead", "correction", "mistake", "hmm"}
+_GAP_STOP_WORDS |= {"oops", "sorry", "rather", "mais", "aber", "pero", "thus", "so", "therefore", "then", "again"}
+_CJK_JOIN = re.compile(r"^[\s,，、;；和或与及+]*$")
+_PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[A-Za-z]{3,}")
+_LATEX_NOISE = re.compile(
+    r"\\(?:text|mbox|mathrm|textbf|textnormal)\s*\{[^{}]*\}|\\(?:begin|end)\s*\{[a-zA-Z*]+\}|\\[a-zA-Z]+"
+)
+_GLUED = re.compile(r"(?<=[\d)\]}])(?:or|and)(?=[-A-Z(\[\\])")
+_UNIT_WORDS = re.compile(
+    r"\b(?:percent|percentage|pct|per\s*cent|degrees?|cm|mm|km|meters?|metres?|inch(?:es)?|feet|foot|ft|yards?|miles?"
+    r"|kg|grams?|pounds?|lbs?|ounces?|seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|liters?|litres?"
+    r"|dollars?|cents?|euros?|units?|square|cubic|sq|yuan|rupees?|mph)\b",
     re.IGNORECASE,
 )
-_GSM8K = re.compile(r"####[ \t]*")
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
-_JOINER = re.compile(r"\s*(?:,|;|\bor\b|\band\b|,\s*and\b|,\s*or\b)\s*", re.IGNORECASE)
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_NEGATION = re.compile(r"\s*(?:not|n't|never|incorrect|wrong|no longer)\b", re.IGNORECASE)
+_LEAD_IN = re.compile(
+    r"[\s*_\"'“:(]*(?:approximately|about|around|exactly|roughly|either|environ|約|约)?[\s*_\"'“:(]*", re.I
+)
+_HEDGE = re.compile(r"\s*(?:,?\s*(?:or|ou|o|oder|или|或|或者|أو|या)\s+(?:maybe\s+|perhaps\s+)?)\s*", re.IGNORECASE)
+#: a value the sentence denies: "is not 6", "isn't 6" (searched just before a candidate)
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno longer|不是|ليس)\s*(?:\w+\s+){0,1}\W*$", re.IGNORECASE)
+_NOT_ANSWERS = {"correct", "not", "as", "that", "this", "wrong", "to", "i", "i'm", "we", "unknown", "unclear", "below"}
+#: a final sentence that gives up: no guess is taken from the sentences before it
+_GIVE_UP = re.compile(
+    r"\b(?:cannot|can't|unable to|impossible to|not possible to|do not know|don't know|not sure)\b.{0,40}"
+    r"\b(?:determine|find|solve|answer|compute|calculate|know|sure)|无法|不知道|不能确定|impossible de|je ne sais pas",
+    re.IGNORECASE,
+)
+_MAX_TEXT_WORDS = 8  # a one-line completion of more words is a sentence, not a text answer
+_MAX_GUESS_SENTENCES = 3  # only the conclusion: the last sentences that could hold an answer
+_LABEL_TAIL = re.compile(r"(?<=\S)\s*\b[a-zA-Z](?:_\w+)?\s*=\s*$")  # "... and x = " before the next value
+_BOILERPLATE = re.compile(r"hope it is correct|let me know|feel free|any questions", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
-    """The answer found in a completion and the rule that found it."""
+    """The answer found in a completion, the rule that found it, and whether that rule guesses."""
 
     answer: str
     rule: str
+    guessed: bool = False
 
 
-def matching_brace(text: str, open_index: int) -> int:
-    """Index of the `}` closing the `{` at `open_index`, or -1 when it is never closed."""
+def matching_brace(text: str, open_index: int, limit: int | None = None) -> int:
+    """Index of the `}` closing the `{` at `open_index`, or -1 when it is never closed
+    (or not within `limit` characters)."""
     depth = 0
-    i, n = open_index, len(text)
+    i, n = open_index, len(text) if limit is None else min(len(text), open_index + limit)
     while i < n:
         ch = text[i]
         if ch == "\\":  # an escaped brace \{ \} does not count
@@ -62,48 +108,97 @@ def matching_brace(text: str, open_index: int) -> int:
     return -1
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last `\\boxed{...}` / `\\fbox{...}` (braces balanced), else None."""
-    pos = max(text.rfind(cmd) for cmd in _BOX_COMMANDS)
-    while pos >= 0:
-        cmd = next(c for c in _BOX_COMMANDS if text.startswith(c, pos))
-        j = pos + len(cmd)
-        while j < len(text) and text[j] == " ":
-            j += 1
-        if j < len(text) and text[j] == "{":
-            end = matching_brace(text, j)
-            if end > 0:
-                return text[j + 1 : end].strip()
-        elif j > pos + len(cmd) and j < len(text):  # "\boxed 5": one token after a space
-            m = re.match(r"[^\s$.,;]+", text[j:])
-            if m:
-                return m.group(0)
-        pos = max(text.rfind(c, 0, pos) for c in _BOX_COMMANDS)
+@dataclass(frozen=True, slots=True)
+class _Box:
+    content: str
+    start: int
+    end: int
+
+
+_BRACE = re.compile(r"\\.|[{}]", re.DOTALL)
+_BOX_START = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
+
+
+def brace_pairs(text: str) -> dict[int, int]:
+    """Every `{` index mapped to its closing `}` (escaped braces skipped), in one linear pass."""
+    pairs, stack = {}, []
+    for m in _BRACE.finditer(text):
+        ch = m.group(0)
+        if ch == "{":
+            stack.append(m.start())
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = m.start()
+    return pairs
+
+
+def _box_at(text: str, pos: int, pairs: dict[int, int], unclosed: bool = False) -> _Box | None:
+    j = pos + len("\\boxed" if text.startswith("\\boxed", pos) else "\\fbox")
+    start = j
+    while j < len(text) and text[j] == " ":
+        j += 1
+    if j < len(text) and text[j] == "{":
+        end = pairs.get(j, -1)
+        if end > 0 and end - j <= _MAX_BOX_CHARS:
+            return _Box(text[j + 1 : end].strip(), pos, end + 1)
+        if end < 0 and unclosed:  # a reference cut short: "\boxed{W(n) = 1 \text{ and } W(n) = -1"
+            return _Box(text[j + 1 : j + 1 + _MAX_ANSWER_CHARS].strip().rstrip("$").strip(), pos, len(text))
+        return None
+    if j > start and j < len(text):  # "\boxed 5": one token after a space
+        m = re.match(r"[^\s$.,;]+", text[j:])
+        if m:
+            return _Box(m.group(0), pos, j + m.end())
     return None
 
 
-def _clean_capture(raw: str) -> str:
-    """Trim a marker's capture to the answer: first math span if any, no trailing period."""
-    raw = raw.strip()[:_MAX_ANSWER_CHARS]
-    boxed = last_boxed(raw)
-    if boxed is not None:
-        return boxed
-    spans = list(_MATH_SPAN.finditer(raw))
-    if spans:
-        # "$x=1$ or $x=2$": several spans joined only by separators are one list of answers
-        parts = [next(g for g in spans[0].groups() if g is not None).strip()]
-        for before, span in zip(spans, spans[1:], strict=False):
-            if not _JOINER.fullmatch(raw[before.end() : span.start()]):
-                break
-            parts.append(next(g for g in span.groups() if g is not None).strip())
-        return ", ".join(parts)
-    raw = raw.strip().strip("*_").strip()
-    raw = re.sub(r"[.;!]+\s*$", "", raw).strip()
-    return raw
+def _boxes_from_end(text: str, unclosed: bool = False) -> Iterator[_Box]:
+    """Complete boxes, last first (at most _MAX_BOXES); `unclosed` accepts a last box never closed."""
+    starts = [m.start() for m in _BOX_START.finditer(text)]
+    if not starts:
+        return
+    pairs = brace_pairs(text)
+    found, previous_start = 0, len(text) + 1
+    for pos in reversed(starts):
+        if found >= _MAX_BOXES:
+            return
+        box = _box_at(text, pos, pairs, unclosed and not found)
+        if box is not None and box.content and box.end <= previous_start:
+            found += 1
+            previous_start = box.start
+            yield box
 
 
-def _boxed(text: str) -> str | None:
-    return last_boxed(text)
+def last_boxed(text: str) -> str | None:
+    """Content of the last `\\boxed{...}` / `\\fbox{...}` (braces balanced), else None."""
+    box = next(_boxes_from_end(text), None)
+    return box.content if box else None
+
+
+def _joins(gap: str) -> bool:
+    """Whether the text between two boxes only joins them ("and", ",", spacing), not revises."""
+    if len(gap) > 80:
+        return False
+    plain = _GAP_NOISE.sub(lambda m: f" {m.group(1) or ''} ", gap)
+    if _CJK_JOIN.match(plain):
+        return True
+    words = re.findall(r"[^\W\d_]+", plain.lower())
+    if any(w in _GAP_STOP_WORDS for w in words) or re.search(r"[.!?。]\s", plain + " ") and words:
+        return False
+    return len([w for w in words if w not in _GAP_JOIN_WORDS]) <= 3 and (
+        not words or any(w in _GAP_JOIN_WORDS for w in words)
+    )
+
+
+def _boxed(text: str, unclosed: bool = False) -> tuple[int, str] | None:
+    boxes = _boxes_from_end(text, unclosed)
+    last = next(boxes, None)
+    if last is None:
+        return None
+    run = [last]
+    for box in boxes:
+        if not _joins(text[box.end : run[-1].start]):
+            break
+        run.append(box)
+    return run[0].start, ", ".join(b.content for b in reversed(run))
 
 
 def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
@@ -113,69 +208,246 @@ def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return found
 
 
-def _answer_tag(text: str) -> str | None:
-    found = _last(_ANSWER_TAG, text)
-    if found is None:
+def _sentence(text: str) -> str:
+    """The first sentence of a capture (a full stop between digits is a decimal point)."""
+    spans = prose.math_spans(text)
+    bounds = prose.sentences(text, spans)
+    return text[: bounds[0][1]] if bounds else text
+
+
+def _from_capture(raw: str) -> str | None:
+    """The answer in what follows a marker: a maths span, the value after a verb, or the words."""
+    raw = raw.strip().lstrip("*_: \t").strip()[:_MAX_ANSWER_CHARS]
+    if not raw:
         return None
-    inner = found.group(1).strip()
-    if not inner:
+    if _PLAIN.match(raw):  # "#### 12,345": nothing to cut
+        return raw.rstrip(".")
+    boxed = _boxed(raw)
+    if boxed is not None:
+        return boxed[1]
+    raw = _sentence(raw).strip()
+    spans = prose.math_spans(raw)
+    if spans and not raw[: spans[0].start].strip(" *_\"'“\\"):
+        # "$x=1$ or $x=2$": several spans joined only by separators are one list of answers
+        parts = [spans[0].text]
+        for before, span in zip(spans, spans[1:], strict=False):
+            if not _JOINER.fullmatch(raw[before.end : span.start]):
+                break
+            parts.append(span.text)
+        return ", ".join(parts)
+    if _is_prose(raw):
+        found = prose.candidates(raw, 0, len(raw), spans)
+        negated = _NEGATION.match(raw) is not None
+        if found and not negated and _LEAD_IN.fullmatch(raw[: found[0].start]):
+            return _joined(raw, found, 0)  # "5 since x is 2": the value comes first
+        for verb in prose.COPULA.finditer(raw):  # "The largest $n$ is 34": the value follows the verb
+            after = [i for i, c in enumerate(found) if c.start >= verb.end()]
+            if after:
+                return _joined(raw, found, after[0])
+        if found and not negated:
+            return _joined(raw, found, 0)
+        if negated:  # "not 6, but we ...": no value is stated
+            return None
+    return _trim(raw) or None
+
+
+def _trim(raw: str) -> str:
+    for _ in range(2):  # "**92**。": sentence punctuation and emphasis, in either order
+        raw = re.sub(r"[.;!。]+\s*$", "", raw.strip().strip("*_\"'“”")).strip()
+    return raw
+
+
+def _joins_candidates(text: str, a: prose.Candidate, b: prose.Candidate) -> bool:
+    """Two values given together: "3 or 5", "3, 5", "x = 3 and x = -3"."""
+    gap = _LABEL_TAIL.sub("", text[a.start + len(a.text) : b.start])
+    return bool(_JOINER.fullmatch(gap) or _HEDGE.fullmatch(gap))
+
+
+def _joined(text: str, found: list[prose.Candidate], i: int) -> str:
+    """The candidate at `i`, with the ones joined to it by "or" / "and" / commas: "3 or 5" is two
+    answers (a hedge is graded as the list it is), while "220 $ ... 12 mois" stays 220."""
+    parts = [found[i]]
+    for nxt in found[i + 1 :]:
+        if not _joins_candidates(text, parts[-1], nxt):
+            break
+        parts.append(nxt)
+    return ", ".join(c.text for c in parts)
+
+
+def _is_prose(text: str) -> bool:
+    """Words that are not maths: a letter run of 3+ outside LaTeX commands, \\text{} and unit words."""
+    rest = _UNIT_WORDS.sub(" ", _LATEX_NOISE.sub(" ", _GLUED.sub(" ", text)))
+    return bool(_PROSE_WORD.search(rest)) or bool(re.search(r"[^\x00-\x7f]{2,}", rest))
+
+
+def _answer_tag(text: str, choices: Choices | None = None) -> tuple[int, str] | None:
+    """The last <answer> block; it counts as written where it closes, so a marker inside it
+    ("<answer>The answer is 5.</answer>") does not outrank it, and a box inside is the `boxed` rule's."""
+    lower = text.lower()
+    close = lower.rfind("</answer>")  # rfind, not a lazy regex: 10,000 unclosed tags stay linear
+    opening = lower.rfind("<answer>", 0, close) if close >= 0 else -1
+    if opening < 0:
         return None
-    if last_boxed(inner) is None and (said := _answer_is(inner)):  # <answer>The answer is 5.</answer>
-        return said
-    return _clean_capture(inner)
-
-
-def _answer_is(text: str) -> str | None:
-    last = _last(_ANSWER_IS, text)
-    if last is None:
+    inner = text[opening + len("<answer>") : close].strip()
+    if not inner or _boxed(inner) is not None:
         return None
-    rest = text[last.end() : last.end() + _MAX_ANSWER_CHARS].lstrip("*_ \t")
-    line = rest.split("\n", 1)[0]
-    if not line.strip():  # "**Final Answer:**\n14"
-        line = rest.lstrip("\n").split("\n", 1)[0]
-    got = _clean_capture(line)
-    return got or None
+    said = _answer_is(inner, choices)
+    got = said[1] if said is not None else _from_capture(inner)
+    return (close + len("</answer>"), got) if got else None
 
 
-def _gsm8k(text: str) -> str | None:
+def _answer_is(text: str, choices: Choices | None = None) -> tuple[int, str] | None:
+    if not prose.has_marker_word(text):  # a cheap test before the large multilingual pattern
+        return None
+    for marker in reversed(list(prose.MARKER.finditer(text))):
+        rest = text[marker.end() : marker.end() + _MAX_ANSWER_CHARS]
+        head = rest.lstrip(" *_:\t\n")
+        spans = prose.math_spans(head)
+        if spans and spans[0].start == 0:  # "Answer \[ \n 9 \n \]": display maths may span lines
+            line = head[: spans[0].end] + head[spans[0].end :].split("\n", 1)[0]
+        else:
+            line = rest.split("\n", 1)[0]
+            if not line.strip(" *_:\t"):  # "**Final Answer:**\n14"
+                line = head.split("\n", 1)[0]
+        got = _from_capture(line)
+        if got and (_plausible(got) or choices is not None and _choice_answer(got, choices) != got):
+            return marker.start(), got
+    return None
+
+
+def _plausible(answer: str) -> bool:
+    """A marker's capture is an answer: maths, a number, or a few words ("Tuesday"), not "correct"."""
+    if prose.looks_like_answer(answer):
+        return True
+    words = answer.split()
+    return 0 < len(words) <= 6 and words[0].lower() not in _NOT_ANSWERS
+
+
+def _gsm8k(text: str) -> tuple[int, str] | None:
     last = _last(_GSM8K, text)
     if last is None:
         return None
-    got = _clean_capture(text[last.end() :].split("\n", 1)[0])
-    return got or None
+    got = _from_capture(text[last.end() :].split("\n", 1)[0])
+    return (last.start(), got) if got else None
 
 
-def _last_number(text: str) -> str | None:
-    last = _last(_NUMBER, text)
-    return last.group(0).rstrip(",") if last else None
+_RULES = {"answer_tag": _answer_tag, "answer_is": _answer_is}
 
 
-_RULES = {
-    "boxed": _boxed,
-    "answer_tag": _answer_tag,
-    "answer_is": _answer_is,
-    "gsm8k": _gsm8k,
-    "last_number": _last_number,
-}
+def _explicit(text: str, config: ExtractionConfig, choices: Choices | None) -> Extraction | None:
+    found: list[tuple[int, int, str, str]] = []
+    for rank, rule in enumerate(config.priority):
+        got = _boxed(text) if rule == "boxed" else _gsm8k(text) if rule == "gsm8k" else _RULES[rule](text, choices)
+        if got is not None and got[1]:
+            found.append((got[0], -rank, rule, got[1]))
+            if config.prefer == "priority":
+                break
+    if not found:
+        return None
+    _, _, rule, answer = max(found) if config.prefer == "last" else found[0]
+    return Extraction(answer, rule)
 
 
-def extract_answer(text: str, config: ExtractionConfig | None = None) -> Extraction | None:
-    """The final answer in `text` by the first rule (in priority order) that finds one.
+def is_bare_answer(text: str, max_chars: int) -> bool:
+    """A short one-line completion that is maths (not prose) is its own answer."""
+    stripped = text.strip()
+    return bool(stripped) and len(stripped) <= max_chars and "\n" not in stripped and not _is_prose(stripped)
+
+
+def _guess(text: str, prompt: str | None) -> Extraction | None:
+    text = text[-_GUESS_WINDOW:]  # the final answer is in the last sentences; this bounds the work
+    spans = [s for s in prose.math_spans(text) if not _is_prose(s.text)]
+    prompt_words = prose.word_set(prompt) if prompt else set()
+    looked = 0
+    for start, end in reversed(prose.sentences(text, spans)):
+        sentence = text[start:end]
+        if looked == 0 and _GIVE_UP.search(sentence):
+            return None
+        if prose.is_question(sentence) or _BOILERPLATE.search(sentence):
+            continue
+        if prompt_words and prose.restates(sentence, prompt_words):
+            continue
+        looked += 1
+        if looked > _MAX_GUESS_SENTENCES:
+            return None
+        found = [c for c in prose.candidates(text, start, end, spans) if not _NEGATED.search(text, start, c.start)]
+        if not found:
+            continue
+        bold = [i for i, c in enumerate(found) if c.kind == "bold"]
+        first = last = bold[-1] if bold else len(found) - 1
+        while first > 0 and _joins_candidates(text, found[first - 1], found[first]):
+            first -= 1  # "it might be 3 or 4": a hedge is graded as the list it is
+        pick = found[last]
+        answer = _joined(text, found, first) if first < last else pick.text
+        rule = {"math": "last_math", "bold": "bold", "run": "last_number"}[pick.kind]
+        return Extraction(answer, rule, guessed=True)
+    return None
+
+
+def _choice_answer(answer: str, choices: Choices) -> str:
+    """On a multiple-choice row, what a marker captured reduced to its letter when it names one."""
+    letter = leading_letter(answer, choices)
+    if letter is None and re.fullmatch(r"[^\n]{0,80}", answer):
+        m = re.search(r"(?<![A-Za-z\\])\(?([A-Z])\)?(?![A-Za-z])", answer)
+        letter = m.group(1) if m and m.group(1) in choices.letters else None
+    return letter or answer
+
+
+def extract_answer(
+    text: str, config: ExtractionConfig | None = None, *, prompt: str | None = None, choices: Choices | None = None
+) -> Extraction | None:
+    """The final answer in `text`: explicit rules first, then a short maths-only text, then guesses.
+
+    `prompt` (the problem) keeps a guess from picking a number out of a sentence that restates
+    it; `choices` (a multiple-choice row) lets a letter in prose be the answer.
 
     >>> extract_answer(r"so $x=2$, hence \\boxed{\\frac{1}{2}}.")
-    Extraction(answer='\\\\frac{1}{2}', rule='boxed')
+    Extraction(answer='\\\\frac{1}{2}', rule='boxed', guessed=False)
     >>> extract_answer("Natalia sold 48 clips.\\n#### 72").answer
     '72'
+    >>> extract_answer("…so there are 6*4/2 = 12 edges.")
+    Extraction(answer='6*4/2 = 12', rule='last_number', guessed=True)
     >>> extract_answer("I am not sure about this problem at all, sorry.\\nMaybe later.") is None
     True
     """
     config = config or ExtractionConfig()
-    for rule in config.priority:
-        got = _RULES[rule](text)
-        if got:
-            return Extraction(got, rule)
-    if config.bare:
-        stripped = text.strip()
-        if stripped and len(stripped) <= config.bare_max_chars and "\n" not in stripped:
-            return Extraction(_clean_capture(stripped) or stripped, "bare")
+    text = prose.prepare(text)
+    found = _explicit(text, config, choices)
+    if found is not None:
+        if choices is not None and found.rule != "boxed":
+            return Extraction(_choice_answer(found.answer, choices), found.rule)
+        return found
+    stripped = text.strip()
+    if config.bare and is_bare_answer(stripped, config.bare_max_chars):
+        return Extraction(_from_capture(stripped) or stripped, "bare")
+    if config.guess and choices is not None:
+        letter = leading_letter(stripped, choices) or last_letter(stripped[-300:], choices)
+        if letter:
+            return Extraction(letter, "choice_letter", guessed=True)
+    if config.guess:
+        guessed = _guess(text, prompt)
+        if guessed is not None:
+            return guessed
+    if config.bare and stripped and len(stripped) <= config.bare_max_chars and "\n" not in stripped:
+        words = len(stripped.split()) <= _MAX_TEXT_WORDS and not _GIVE_UP.search(stripped)
+        if words and not re.search(r"\d", stripped):  # a short text answer ("Tuesday"), not a sentence
+            return Extraction(_trim(stripped) or stripped, "bare")
     return None
+
+
+_REFERENCE = ExtractionConfig(guess=False, bare=False)
+
+
+def extract_reference(text: str) -> str | None:
+    """The answer inside a reference solution: explicit rules only, and a last `\\boxed{` that a
+    truncated reference never closed still counts (a prediction's would not: it may be cut short).
+
+    >>> extract_reference(r"so \\boxed{W(n) = 1 \\text{ or } W(n) = -1")
+    'W(n) = 1 \\\\text{ or } W(n) = -1'
+    """
+    text = prose.prepare(text)
+    found = _explicit(text, _REFERENCE, None)
+    if found is not None:
+        return found.answer
+    boxed = _boxed(text, unclosed=True)
+    return boxed[1] if boxed else None

@@ -1,29 +1,35 @@
-"""Stage 2a: turn an answer string into clean, parser-friendly text.
+"""Stage 2a: turn an answer string into clean, parser-friendly text (and the unit it carries).
 
 This is string work only (no SymPy), so it is fast and cannot hang. What it does and why:
 
+- every script's digits become ASCII; a doubly escaped `\\\\frac` (JSON-escaped text) is `\\frac`;
 - maths delimiters (`$`, `\\(`, `\\[`), a whole-answer `\\boxed{}`, `\\left`/`\\right`,
   `\\displaystyle` and spacing commands (`\\,` `\\;` `\\!` `\\quad` `~`) are dropped;
 - `\\dfrac`/`\\tfrac`/`\\cfrac` become `\\frac`, `\\dbinom` becomes `\\binom`;
-- `\\text{}`, `\\mathrm{}`, `\\textbf{}`, `\\mbox{}` are unwrapped to their content, then unit
-  words after a number are dropped ("5 cm", "12 \\text{ inches}", "\\$5", "30 degrees");
-- degrees `^\\circ` are a unit and dropped: 30^\\circ is 30 (inside trigonometry they are
-  converted: `\\sin 30^\\circ` is sin(pi/6));
-- thousands separators are removed only when the *whole* answer is one grouped number
-  ("1,000,000", "1{,}000", "1 000"), because inside an expression a comma separates items;
+- `\\text{}`, `\\textnormal{}`, `\\mathrm{}`, `\\textbf{}`, `\\mbox{}` are unwrapped; a unit after a
+  number ("5 cm", "12 \\text{ inches}", "3 hours") is split off and reported, other words after
+  maths ("15 apples", `\\text{ of the pizza}`) are dropped, "\\$5" loses its currency sign;
+- "percent", "pct", "percentage" and `\\%` become `%`; degrees (`^\\circ`, "degrees") become the
+  `\\degree` mark the parser reads (the comparison decides what a degree matches);
+- thousands separators go: the MATH dataset's `1,\\!000` and `14{,}916` anywhere, plain
+  `1,000,000` and `1 000` when they are the *whole* answer (inside an expression a comma
+  separates items);
+- a repeating decimal `0.\\overline{3}` becomes the exact fraction 1/3;
 - a mixed number that is the whole answer ("3\\frac{1}{2}", "3 1/2") is 3 + 1/2, the convention
   of competition answers, not 3 times 1/2;
-- "and"/"or" between items become commas; a "x \\in" prefix is dropped; trailing periods go;
-- a few Unicode symbols map to their LaTeX names (π, √, ∞, ≤, ·, −, °).
+- "and"/"or" between items become commas (also glued: `(11,7)or(7,11)`); an "x \\in" prefix is
+  dropped; trailing periods go; `\\mathbb{R}` and ℝ become the set of reals.
 """
 
 from __future__ import annotations
 
 import re
+from fractions import Fraction
+
+from rewardsmith.verifiers.math.prose import _DOUBLE_ESCAPE, _TRANSLATE, _one_backslash
+from rewardsmith.verifiers.math.units import parse_unit
 
 _UNICODE = {
-    "−": "-",
-    "–": "-",
     "×": "\\times ",
     "·": "\\cdot ",
     "÷": "\\div ",
@@ -33,48 +39,64 @@ _UNICODE = {
     "≤": "\\le ",
     "≥": "\\ge ",
     "≠": "\\ne ",
+    "≈": "\\approx ",
     "°": "^\\circ",
     "∪": "\\cup ",
+    "∩": "\\cap ",
     "±": "\\pm ",
     "∈": "\\in ",
     "∅": "\\emptyset ",
-    "\u2009": " ",
-    "\u00a0": " ",
+    "ℝ": "\\Reals ",
     "⁄": "/",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
+_NUMBER_SETS = re.compile(r"\\(?:mathbb|mathbf|Bbb)\s*\{?\s*([RZNQC])\s*\}?|\\([RZNQC])(?![a-zA-Z])")
+_SET_NAMES = {"R": "\\Reals", "Z": "\\Integers", "N": "\\Naturals", "Q": "\\Rationals", "C": "\\Complexes"}
 _WRAPPERS = re.compile(
-    r"\\(?:text|textbf|textit|textrm|texttt|mathrm|mathbf|mathit|mathsf|mathtt|mbox|hbox|boldsymbol|bm|mathbb|operatorname)\s*\{"
+    r"\\(?:text|textbf|textit|textrm|texttt|textsf|textup|textnormal|emph|mathrm|mathbf|mathit|mathsf|mathtt|mbox|hbox"
+    r"|boldsymbol|bm|mathbb|operatorname|mathnormal)\s*\{"
 )
 _DROP = re.compile(
     r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg)(?![a-zA-Z])"
     r"|\\displaystyle|\\textstyle|\\limits|\\nolimits"
-    r"|\\(?:quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace)(?![a-zA-Z])"
+    r"|\\(?:quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace)(?![a-z])"
     r"|(?<!\\)\\[,;:! ]|\\hspace\*?\{[^}]*\}|~"
 )
+_GLUED_QUAD = re.compile(r"\\(q?quad)(?=[a-zA-Z])")
 _FRAC_ALIASES = re.compile(r"\\(?:dfrac|tfrac|cfrac)(?![a-zA-Z])")
-_TRIG = re.compile(r"(?:sin|cos|tan|sec|csc|cot)(?![a-zA-Z])")
-_DEGREES = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree(?![a-zA-Z])|\^\s*\{\s*o\s*\}")
+_DEGREES = re.compile(
+    r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree(?![a-zA-Z])|\^\s*\{\s*o\s*\}|(?<=[\d}])\s*(?:degrees?|deg)\b"
+)
+_PERCENT_WORDS = re.compile(r"(?<=[\d}).\s])\s*(?:percent(?:age)?s?|pct|per\s*cent)\b\.?", re.IGNORECASE)
+_MATH_THOUSANDS = re.compile(r"(?<=\d),\s*\\!\s*(?=\d{3}(?!\d))|(?<=\d)\s*\{\s*,\s*\}\s*(?=\d{3}(?!\d))")
+_REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\overline\s*\{\s*(\d+)\s*\}|(-?)(\d*)\.(\d*)\\dot\s*\{?\s*(\d)\s*\}?")
 _UNITS = (
-    "cm|mm|km|meters?|metres?|centimeters?|millimeters?|kilometers?|in|inch|inches|ft|feet|foot|yards?|yd|miles?|mi"
-    "|kg|grams?|kilograms?|mg|lbs?|pounds?|ounces?|oz|tons?"
-    "|sec|secs|seconds?|min|mins|minutes?|hr|hrs|hours?|days?|weeks?|months?|years?"
-    "|ml|liters?|litres?|gallons?|cups?|mph|kph"
-    "|dollars?|cents?|euros?|units?|square|sq|cubic|degrees?|radians?|points?|people|persons?|students?|apples?|marbles?"
-    "|cookies?|books?|pages?|boxes|balls?|cars?|times|ways|numbers?|items?|pieces?|percent|per"
+    r"cm|mm|km|meters?|metres?|centimeters?|centimetres?|millimeters?|kilometers?|inches|inch|in|ft|feet|foot|yards?|yd"
+    r"|miles?|mi|kg|grams?|kilograms?|milligrams?|mg|lbs?|pounds?|ounces?|oz|tons?"
+    r"|secs?|seconds?|mins?|minutes?|hrs?|hours?|days?|weeks?|months?|years?"
+    r"|ml|milliliters?|liters?|litres?|gallons?|cups?|mph|kph|km/h|m/s"
+    r"|dollars?|cents?|euros?|yuan|rupees?|units?|square|sq|cubic|radians?|points?|people|persons?|students?"
+    r"|apples?|marbles?|cookies?|books?|pages?|boxes|balls?|cars?|times|ways|numbers?|items?|pieces?|per"
 )
-_TRAILING_UNIT = re.compile(rf"(?<=[\d}}).\s])\s*(?:(?:{_UNITS})(?:\s*\^\s*\{{?[23]\}}?)?\s*)+$", re.IGNORECASE)
+_TRAILING_UNIT = re.compile(
+    rf"(?<=[\d}}).\s])\s*((?:(?:{_UNITS})(?:\s*\^\s*\{{?[23]\}}?)?(?:\s*(?:/|per)\s*(?:{_UNITS}))?\s*)+)$",
+    re.IGNORECASE,
+)
 # one-letter units (m, s, h, g, l) only after a plain number: in "\pi r^2 h" the h is a variable
-_LETTER_UNIT = re.compile(r"^(-?[\d.,]+)\s*[mshgl](?:\s*\^\s*\{?[23]\}?)?$")
-# \text{ of the pizza} after some maths is words, not maths: dropped (a whole-answer \text{Tuesday} stays)
+_LETTER_UNIT = re.compile(r"^(-?[\d.,]+)\s*([mshgl](?:\s*\^\s*\{?[23]\}?)?)$")
+# \text{ of the pizza} after some maths is words, not maths (a whole-answer \text{Tuesday} stays)
 _TEXT_WORDS = re.compile(
-    r"(?<=\S)\s*\\(?:text|textrm|mbox|mathrm|textit)\s*\{\s*[A-Za-z][A-Za-z.\s]*[A-Za-z.]\s*\}(?:\s*\^\s*\{?[23]\}?)?"
+    r"(?<=\S)\s*\\(?:text|textrm|textnormal|mbox|mathrm|textit)\s*\{\s*([A-Za-z][A-Za-z.\s/]*[A-Za-z.]|[a-z])\s*\}"
+    r"((?:\s*\^\s*\{?[23]\}?)?)"
 )
-_GROUPED = re.compile(r"^-?\d{1,3}(?:(?:,|\{,\})\d{3})+(?:\.\d+)?$|^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
+_PLAIN_NUMBER = re.compile(r"-?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+_GROUPED = re.compile(r"^-?[1-9]\d{0,2}(?:(?:,|\{,\})\d{3})+(?:\.\d+)?$|^-?[1-9]\d{0,2}(?: \d{3})+(?:\.\d+)?$")
 _MIXED_LATEX = re.compile(r"^(-?)(\d+)\s*\\frac\s*\{(\d+)\}\s*\{(\d+)\}(%?)$|^(-?)(\d+)\s*\\frac(\d)(\d)(%?)$")
 _MIXED_PLAIN = re.compile(r"^(-?)(\d+)\s+(\d+)\s*/\s*(\d+)(%?)$")
-_IN_PREFIX = re.compile(r"^\s*[a-zA-Z](?:_\{?\w+\}?)?\s*\\in\s*|^\s*[a-zA-Z]\s*\(\s*[a-zA-Z]\s*\)\s*=\s*")
-_CONJUNCTION = re.compile(r"\s+(?:and|or)\s+|\s*,\s*(?:and|or)\s+", re.IGNORECASE)
+_IN_PREFIX = re.compile(r"^\s*[a-zA-Z](?:_\{?\w+\}?)?\s*\\in\s*")
+_CONJUNCTION = re.compile(
+    r"\s+(?:and|or)\s+|\s*,\s*(?:and|or)\s+|(?<=[\d)\]}])\s*(?:and|or)\s*(?=[-\d(\[\\A-Za-z])", re.I
+)
 _DELIMS = re.compile(r"^\$\$(.*)\$\$$|^\$(.*)\$$|^\\\((.*)\\\)$|^\\\[(.*)\\\]$", re.DOTALL)
 
 
@@ -127,41 +149,85 @@ _NUMBER_WORDS = {
 }
 
 
-def normalize(answer: str) -> str:
-    """Clean an answer string for the parser (see the module docstring for every rule).
+def _wraps(text: str) -> bool:
+    """One pair of parentheses around the whole text, with no comma at its top level."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and i < len(text) - 1 or depth == 1 and ch == ",":
+            return False
+    return True
 
-    >>> normalize(r"$\\dfrac{1}{2}\\,\\text{cm}$")
-    '\\\\frac{1}{2}'
-    >>> normalize("1,000,000.")
-    '1000000'
-    >>> normalize(r"3\\frac{1}{2}")
-    '(3+\\\\frac{1}{2})'
+
+def _repeating(m: re.Match[str]) -> str:
+    """0.1\\overline{6} -> \\frac{1}{6}: the exact value of a repeating decimal."""
+    groups = [g for g in m.groups()]
+    sign, whole, fixed, cycle = groups[:4] if groups[3] is not None else groups[4:]
+    fixed = fixed or ""
+    value = Fraction(int(whole or "0")) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+    value += Fraction(int(cycle), (10 ** len(cycle) - 1) * 10 ** len(fixed))
+    return f"{sign}\\frac{{{value.numerator}}}{{{value.denominator}}}"
+
+
+def _text_words(m: re.Match[str]) -> str:
+    """`\\text{ cm}^2` after maths is a unit (kept as a word); other words after maths are dropped."""
+    word = m.group(1).strip()
+    if len(word) == 1:  # \mathrm{e}, \text{m}: a letter stays (after a plain number it may be a unit)
+        return f" {word}{m.group(2) or ''}"
+    if parse_unit(word + (m.group(2) or "")) is not None or re.fullmatch(rf"(?:{_UNITS})", word, re.I):
+        return f" {word}{m.group(2) or ''}"
+    return " "
+
+
+def split_unit(answer: str) -> tuple[str, str | None]:
+    """(normalized text, the unit it ended with or None), see the module docstring for every rule.
+
+    >>> split_unit("3 hours"), split_unit(r"12\\text{ cm}^2"), split_unit("15 apples")
+    (('3', 'hours'), ('12', 'cm^2'), ('15', None))
     """
-    text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], answer)
+    if _PLAIN_NUMBER.match(answer):  # the common case, GSM8K-style: no string work needed
+        return (answer.replace(",", "") if "," in answer and _GROUPED.match(answer) else answer), None
+    text = answer.translate(_TRANSLATE)
+    if "\\\\" in text:
+        text = _DOUBLE_ESCAPE.sub(_one_backslash, text)
+    text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
     text = strip_delimiters(text)
-    text = text.replace("$", " ").replace("\\$", " ")
-    text = text.replace("\\\\$", " ").replace("\\%", "%")
+    text = text.replace("\\$", " ").replace("$", " ")
+    text = text.replace("\\%", "%")
+    text = _MATH_THOUSANDS.sub("", text)
+    text = _GLUED_QUAD.sub(r"\\\1 ", text)
     text = _DROP.sub(" ", text)
     text = _FRAC_ALIASES.sub("\\\\frac", text)
     text = re.sub(r"\\(?:dbinom|tbinom)(?![a-zA-Z])", r"\\binom", text)
-    text = re.sub(r"\\(?:text|mbox|textrm)\s*\{\s*(?:and|or)\s*\}", ", ", text)
-    text = _TEXT_WORDS.sub(" ", text)
+    text = _NUMBER_SETS.sub(lambda m: _SET_NAMES[m.group(1) or m.group(2)] + " ", text)
+    text = re.sub(r"\\(?:text|mbox|textrm|textnormal)\s*\{\s*(?:and|or)\s*\}", ", ", text)
+    text = _TEXT_WORDS.sub(_text_words, text)
     text = _unwrap(text, _WRAPPERS)
-    # degrees are a unit (dropped), except inside trigonometry: \sin 15^\circ is sin(pi/12)
-    degree_mark = " \\degree " if _TRIG.search(text) else " "
-    text = _DEGREES.sub(lambda _: degree_mark, text)
+    text = _PERCENT_WORDS.sub("%", text)
+    text = _DEGREES.sub(" \\\\degree ", text)
+    text = _REPEATING.sub(_repeating, text)
     text = text.strip()
     text = re.sub(r"^\\?\$\s*", "", text)  # a leading currency sign
     text = _IN_PREFIX.sub("", text)
     text = _CONJUNCTION.sub(", ", text)
+    text = re.sub(r",\s*(?:,\s*)+", ", ", text)
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"(?<!\.)[.;,]+$|^[;,]+|^\.(?!\d)", "", text).strip()  # sentence punctuation
+    if text.startswith("(") and text.endswith(")") and "=" in text and _wraps(text):  # "(35 + 70 = 105)"
+        text = text[1:-1].strip()
+    unit = None
     for _ in range(3):
-        stripped = _TRAILING_UNIT.sub("", text).strip()
-        if stripped == text or not stripped:
+        m = _TRAILING_UNIT.search(text)
+        if m is None:
             break
+        stripped = text[: m.start()].strip()
+        if not stripped:
+            break
+        unit = unit or m.group(1).strip()
         text = stripped
-    text = _LETTER_UNIT.sub(r"\1", text)
+    m = _LETTER_UNIT.match(text)
+    if m:
+        text, unit = m.group(1), m.group(2)
     if text.lower() in _NUMBER_WORDS:  # a whole answer "five" is 5 (only whole answers: "one" in a sentence is not)
         text = _NUMBER_WORDS[text.lower()]
     if _GROUPED.match(text):
@@ -171,4 +237,19 @@ def normalize(answer: str) -> str:
         sign, whole, num, den, pct = [g for g in m.groups() if g is not None]
         if int(num) < int(den):
             text = f"{sign}({whole}+\\frac{{{num}}}{{{den}}}){pct}"
-    return text.replace("{,}", ",")
+    return text.replace("{,}", ","), (unit if unit and parse_unit(unit) is not None else None)
+
+
+def normalize(answer: str) -> str:
+    """Clean an answer string for the parser (see the module docstring for every rule).
+
+    >>> normalize(r"$\\dfrac{1}{2}\\,\\text{cm}$")
+    '\\\\frac{1}{2}'
+    >>> normalize("1,000,000.")
+    '1000000'
+    >>> normalize(r"3\\frac{1}{2}")
+    '(3+\\\\frac{1}{2})'
+    >>> normalize(r"0.\\overline{3}"), normalize(r"10,\\!000"), normalize("33.5 percent")
+    ('\\\\frac{1}{3}', '10000', '33.5%')
+    """
+    return split_unit(answer)[0]

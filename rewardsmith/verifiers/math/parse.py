@@ -5,19 +5,24 @@ SymPy objects. We do not use SymPy's `parse_latex`: its lark grammar is ambiguou
 600 ms per answer) and evaluates `10^{10^{10}}` eagerly, and its ANTLR backend is a heavy
 optional dependency. Owning the grammar also lets every guard sit where the cost is made.
 
-Supported: integers, decimals, scientific notation (`1.5e3`, `1.5\\times10^{3}`), `\\frac`
-(also `\\frac12`), `\\sqrt[n]{}`, `^`, `!`, `%`, `\\binom`, `\\pi`, `e`, `i` (imaginary unit),
-`\\infty`, `\\sin \\cos \\tan \\ln \\log \\exp` (and `\\log_b`), plain `sqrt() exp() pi`, `**`,
-`|x|`, `\\lfloor \\rfloor`, `\\lceil \\rceil`, Greek letters, subscripted symbols (`x_1`),
-implicit multiplication (`2x`, `2\\pi r`), `\\pm` (a set of two answers), relations
-`= < > \\le \\ge \\ne` (chains too), sets `\\{ \\}`, tuples `( , )`, intervals `[a, b)` and
-unions with `\\cup`, matrices (`pmatrix`, `bmatrix`, `matrix`, `array`), bare comma lists.
+Supported: integers, decimals, scientific notation (`1.5e3`, `1.5\\times10^{3}`: the mantissa's
+places set the precision), `\\frac` (also `\\frac12`), `\\sqrt[n]{}`, `^` and `**`, `!`, `%`,
+`\\degree`, `\\binom`, `\\pi`, `e`, `i` (imaginary unit; `j` too where configured), `\\infty`,
+`\\sin \\cos \\tan \\ln \\log \\exp` (and `\\log_b`), plain `sqrt() exp() pi`, `|x|`,
+`\\lfloor \\rfloor`, `\\lceil \\rceil`, `\\sum` / `\\prod` with limits, Greek letters, subscripted
+symbols (`x_1`, `F_{n-1}`), numbers in a base (`4210_{7}`), implicit multiplication (`2x`,
+`2\\pi r`), `\\pm` (a set of two answers), relations `= < > \\le \\ge \\ne \\approx` (chains too),
+ratios `7:32`, sets `\\{ \\}` (a bare `{1, 2}` is a list: LaTeX braces only group), tuples
+`( , )` and `(0;1;2)`, intervals `[a, b)`, `\\mathbb{R}`, unions / intersections / differences
+of sets, matrices (`pmatrix`, `bmatrix`, `matrix`, `array`; sums, products and scalar
+multiples are computed), bare comma or semicolon lists.
 Anything else (words, unknown commands) becomes a text answer compared as text.
 
 Guards: a power of numbers whose result would have more than `max_digits` digits, or a
-factorial above `max_factorial`, is kept unevaluated and marked `huge` (compared numerically,
-never expanded); nesting deeper than `max_depth` and answers longer than `max_chars` are
-refused (ParseFailure) before any SymPy work.
+factorial above `max_factorial`, becomes an opaque positive symbol named after it
+(`HUGE(10^10000000000)`), never expanded: `10^{10^{10}} - 10^{10^{10}} + 1` still cancels to
+1, and the value is marked `huge`. Nesting deeper than `max_depth` and answers longer than
+`max_chars` are refused (ParseFailure) before any SymPy work.
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ from typing import Any
 
 import sympy as sp
 
+from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.verifiers.math.config import GuardConfig
-from rewardsmith.verifiers.math.normalize import normalize
+from rewardsmith.verifiers.math.normalize import normalize, split_unit
 
 
-class ParseFailure(Exception):
+class ParseFailure(RewardsmithError):
     """The answer is not maths we can read (it is then compared as text)."""
 
 
@@ -44,10 +50,14 @@ class MathValue:
 
     kind: "scalar" (expr), "rel" (items = sides, ops = relation symbols), "tuple", "set",
     "list" (a bare comma list), "interval" (items = ends, ops = (left_open, right_open)),
-    "union", "matrix" (items = rows as tuples), "text" (text = normalized words).
-    `decimals`: places of a scalar written as one decimal literal (the precision it claims).
-    `percent`: the scalar was written with `%` (expr holds x/100). `huge`: a guard kept part
-    of the expression unevaluated.
+    "union", "realset" (expr = a SymPy set: `\\mathbb{R}`, differences, intersections),
+    "ratio" (items = terms of `a:b`), "matrix" (items = rows of scalars), "text" (text = words).
+    `decimals`: the precision a scalar written as one decimal literal claims, as decimal places
+    (negative for `1.5\\times10^{3}`: hundreds). `percent`: written with `%` (expr holds x/100).
+    `degrees`: written with a degree mark (expr holds radians, `degrees` the number written).
+    `base`: (digits, base) of a number written in a base (`4210_{7}`). `unit`: the unit the
+    answer carried ("hours"). `huge`: an opaque symbol stands for a number too big to evaluate.
+    `literal`: a number written as is ("5"), not computed ("2+3").
     """
 
     kind: str
@@ -58,10 +68,16 @@ class MathValue:
     decimals: int | None = None
     percent: bool = False
     huge: bool = False
+    degrees: Any = None
+    base: tuple[str, int] | None = None
+    unit: str | None = None
+    literal: bool = False  # a number written as is, not computed ("5", not "2+3")
 
     def __str__(self) -> str:
         if self.kind == "scalar":
-            return short(self.expr) + ("%" if self.percent else "")
+            out = short(self.degrees) + "°" if self.degrees is not None else short(self.expr)
+            out = f"{self.base[0]}_{self.base[1]}" if self.base else out
+            return out + ("%" if self.percent else "") + (f" {self.unit}" if self.unit else "")
         if self.kind == "text":
             return repr(self.text)
         if self.kind == "rel":
@@ -73,6 +89,10 @@ class MathValue:
             return ("(" if self.ops[0] else "[") + f"{self.items[0]}, {self.items[1]}" + (")" if self.ops[1] else "]")
         if self.kind == "union":
             return " U ".join(map(str, self.items))
+        if self.kind == "realset":
+            return short(self.expr)
+        if self.kind == "ratio":
+            return ":".join(map(str, self.items))
         if self.kind == "matrix":
             return "Matrix(" + "; ".join(", ".join(map(str, row)) for row in self.items) + ")"
         inner = ", ".join(map(str, self.items))
@@ -148,41 +168,10 @@ _FUNCS = {
     "abs": sp.Abs,
     "sqrt": sp.sqrt,
 }
-_GREEK = {
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "varepsilon",
-    "zeta",
-    "eta",
-    "theta",
-    "vartheta",
-    "kappa",
-    "lambda",
-    "mu",
-    "nu",
-    "xi",
-    "rho",
-    "sigma",
-    "tau",
-    "upsilon",
-    "phi",
-    "varphi",
-    "chi",
-    "psi",
-    "omega",
-    "Gamma",
-    "Delta",
-    "Theta",
-    "Lambda",
-    "Xi",
-    "Sigma",
-    "Phi",
-    "Psi",
-    "Omega",
-}
+_GREEK = set(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta kappa lambda mu nu xi rho sigma tau upsilon "
+    "phi varphi chi psi omega Gamma Delta Theta Lambda Xi Sigma Phi Psi Omega".split()
+)
 _RELOPS = {
     "=": "=",
     "<": "<",
@@ -202,24 +191,44 @@ _RELOPS = {
     "\\neq": "!=",
     "\\lt": "<",
     "\\gt": ">",
-    "\\approx": "=",
+    "\\approx": "≈",
+    "\\equiv": "=",
 }
 _MULOPS = {"*", "\\cdot", "\\times", "\\ast"}
 _DIVOPS = {"/", "\\div"}
+_SETOPS = {"\\cup": "cup", "\\cap": "cap", "\\setminus": "minus", "\\backslash": "minus"}
 _MATRIX_ENVS = {"pmatrix", "bmatrix", "Bmatrix", "matrix", "smallmatrix", "array", "vmatrix"}
+_NUMBER_SETS = {
+    "\\Reals": sp.S.Reals,
+    "\\Integers": sp.S.Integers,
+    "\\Naturals": sp.S.Naturals,
+    "\\Rationals": sp.S.Rationals,
+    "\\Complexes": sp.S.Complexes,
+}
 _E, _I = sp.E, sp.I
+#: letters read as a function when applied to plain arguments: f(x), g(2), P(x, y)
+_FUNCTION_LETTERS = set("fghpqrFGHPQRW")
 #: the sign of `\\pm` while parsing: `a \\pm b` is a + PM*b, later the two answers PM = 1, -1
 PM = sp.Symbol("PLUSMINUS")
+HUGE_PREFIX = "HUGE("
+_MAX_SUM_TERMS = 10_000
+
+
+def huge_symbol(description: str) -> sp.Symbol:
+    """The opaque positive symbol standing for one too-large number (same number, same symbol)."""
+    return sp.Symbol(f"{HUGE_PREFIX}{description})", positive=True)
+
+
+def is_huge(expr: Any) -> bool:
+    return isinstance(expr, sp.Basic) and any(str(s).startswith(HUGE_PREFIX) for s in expr.free_symbols)
 
 
 def expand_pm(value: MathValue) -> MathValue:
     """Replace a scalar holding `\\pm` by the set of its two answers (also inside containers)."""
-    if value.kind == "scalar" and value.expr is not None and PM in value.expr.free_symbols:
-        if value.huge:
-            raise ParseFailure("\\pm in an unevaluated expression")
+    if value.kind == "scalar" and isinstance(value.expr, sp.Basic) and PM in value.expr.free_symbols:
         return MathValue("set", items=(scalar(value.expr.subs(PM, 1)), scalar(value.expr.subs(PM, -1))))
     if value.kind in ("list", "set", "tuple") and any(v.kind == "scalar" for v in value.items):
-        items = []
+        items: list[Any] = []
         for v in value.items:
             e = expand_pm(v)
             items.extend(e.items if e.kind == "set" and v.kind == "scalar" and e is not v else [e])
@@ -247,6 +256,10 @@ def tokenize(text: str) -> list[tuple[str, str]]:
             for name in rest.replace("}", "").split("{"):
                 out.extend([("op", "{"), ("envname", name), ("op", "}")])
             continue
+        subscript = out[-1:] == [("op", "_")] or out[-2:] == [("op", "_"), ("op", "{")]
+        if kind == "word" and len(value) > 1 and subscript:
+            out.append(("word", value))  # S_{MBCN}: a subscript name, not a product of letters
+            continue
         if kind == "word":
             i, loose = 0, 0
             while i < len(value):
@@ -269,11 +282,18 @@ def tokenize(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _open_interval(value: MathValue) -> MathValue:
+    if value.kind == "tuple" and len(value.items) == 2 and all(v.kind == "scalar" for v in value.items):
+        return MathValue("interval", items=value.items, ops=(True, True))
+    return value
+
+
 class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]], guards: GuardConfig) -> None:
+    def __init__(self, tokens: list[tuple[str, str]], guards: GuardConfig, imaginary: str) -> None:
         self.toks, self.i, self.g = tokens, 0, guards
         self.depth = 0
-        self.huge: set[Any] = set()
+        self.units = {"i": "i" in imaginary or imaginary == "both", "j": "j" in imaginary or imaginary == "both"}
+        self.matrices: dict[int, tuple[tuple[MathValue, ...], ...]] = {}  # literal matrix -> its entries
 
     # -- token helpers -------------------------------------------------------------------
     def peek(self, k: int = 0) -> tuple[str, str]:
@@ -299,52 +319,35 @@ class _Parser:
             raise ParseFailure(f"nested deeper than {self.g.max_depth} levels")
 
     # -- arithmetic with guards ------------------------------------------------------------
-    def is_huge(self, *xs: Any) -> bool:
-        return any(x in self.huge for x in xs if isinstance(x, sp.Basic))
-
-    def small(self, x: Any) -> Any:
-        """`x`, or ParseFailure when a function of it would evaluate a guarded huge number."""
-        if self.is_huge(x):
-            raise ParseFailure("a function of an unevaluably large number")
-        return x
-
-    def mark(self, x: Any) -> Any:
-        self.huge.add(x)
-        return x
-
     def binop(self, op: str, a: Any, b: Any) -> Any:
-        if self.is_huge(a, b):
-            if op == "+":
-                return self.mark(sp.Add(a, b, evaluate=False))
-            if op == "*":
-                return self.mark(sp.Mul(a, b, evaluate=False))
-            if op == "/":
-                return self.mark(sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False))
         if op == "+":
             return a + b
         if op == "*":
             return a * b
+        if isinstance(b, sp.MatrixBase):
+            raise ParseFailure("division by a matrix")
         return a / b
 
     def power(self, base: Any, exp: Any) -> Any:
-        if self.is_huge(exp):  # 10^{10^{10^{10}}}: even its number of digits has 10^10 digits
-            raise ParseFailure("a power with an unevaluably large exponent")
-        if self.is_huge(base):
-            return self.mark(sp.Pow(base, exp, evaluate=False))
         if isinstance(exp, sp.Number) and isinstance(base, sp.Number) and not base.is_zero:
             bits = max(int(p).bit_length() for p in sp.fraction(base)) if base.is_Rational else 1100
             size = abs(float(exp)) * max(1.0, bits * math.log10(2))
             if size > self.g.max_digits:
-                return self.mark(sp.Pow(base, exp, evaluate=False))
+                return huge_symbol(f"{short(base, 60)}^{short(exp, 60)}")
         if isinstance(exp, sp.Number) and abs(exp) > 1000 and not isinstance(base, sp.Number):
-            return self.mark(sp.Pow(base, exp, evaluate=False))  # (sqrt 2)^(10^10) would be computed
+            if isinstance(base, sp.MatrixBase) or base.free_symbols:
+                raise ParseFailure("a power too large to expand")
+            return huge_symbol(f"{short(base, 60)}^{short(exp, 60)}")  # (sqrt 2)^(10^10) is never computed
+        if isinstance(base, sp.MatrixBase):
+            if not (isinstance(exp, sp.Integer) and 0 <= exp <= 64):
+                raise ParseFailure("a matrix power other than a small integer")
         return base**exp
 
     def factorial(self, x: Any) -> Any:
-        if self.is_huge(x):
-            raise ParseFailure("the factorial of an unevaluably large number")
         if isinstance(x, sp.Integer) and x > self.g.max_factorial:
-            return self.mark(sp.factorial(x, evaluate=False))
+            return huge_symbol(f"factorial({short(x, 60)})")
+        if is_huge(x):
+            return huge_symbol(f"factorial({short(x, 60)})")
         if isinstance(x, sp.Number) and not x.is_integer:
             return sp.gamma(x + 1)
         return sp.factorial(x)
@@ -357,40 +360,80 @@ class _Parser:
         return expand_pm(value)
 
     def top(self) -> MathValue:
-        items = [self.relation()]
+        """Comma lists; `;` separates groups: `p=5,q=2; p=7,q=2` is two pairs."""
+        groups: list[list[MathValue]] = [[self.relation()]]
         while self.at(",", ";"):
-            self.take()
+            sep = self.take()[1]
             if self.peek()[0] == "end":
                 break
-            items.append(self.relation())
+            if sep == ";":
+                groups.append([])
+            groups[-1].append(self.relation())
+        if len(groups) > 1 and any(len(g) > 1 for g in groups):
+            items = [g[0] if len(g) == 1 else MathValue("tuple", items=tuple(g)) for g in groups]
+        else:
+            items = [v for g in groups for v in g]
         return items[0] if len(items) == 1 else MathValue("list", items=tuple(items))
 
     def relation(self) -> MathValue:
-        parts, ops = [self.union()], []
+        parts, ops = [self.ratio()], []
         while self.peek()[1] in _RELOPS and self.peek()[0] in ("op", "cmd"):
             ops.append(_RELOPS[self.take()[1]])
-            parts.append(self.union())
+            parts.append(self.ratio())
         if not ops:
             return parts[0]
         return MathValue("rel", items=tuple(parts), ops=tuple(ops))
 
-    def union(self) -> MathValue:
-        items = [self.value()]
-        while self.at("\\cup"):
+    def ratio(self) -> MathValue:
+        items = [self.union()]
+        while self.at(":") and self.peek(1)[0] != "end":
             self.take()
-            items.append(self.value())
+            items.append(self.union())
         if len(items) == 1:
             return items[0]
-        return MathValue("union", items=tuple(items))
+        if any(v.kind != "scalar" for v in items):
+            raise ParseFailure("a ratio of something other than expressions")
+        return MathValue("ratio", items=tuple(items))
+
+    def union(self) -> MathValue:
+        items, ops = [self.value()], []
+        while self.at(*_SETOPS):
+            ops.append(_SETOPS[self.take()[1]])
+            items.append(self.value())
+        if not ops:
+            return items[0]
+        items = [_open_interval(v) for v in items]  # (2, 12) \cup (12, 102): pairs are open intervals here
+        if all(op == "cup" for op in ops) and all(v.kind in ("interval", "set", "union") for v in items):
+            return MathValue("union", items=tuple(items))
+        sets = [self.as_set(v) for v in items]
+        out = sets[0]
+        for op, other in zip(ops, sets[1:], strict=True):
+            out = {"cup": sp.Union, "cap": sp.Intersection, "minus": sp.Complement}[op](out, other)
+        return MathValue("realset", expr=out)
+
+    def as_set(self, value: MathValue) -> Any:
+        if value.kind == "realset":
+            return value.expr
+        if value.kind == "interval":
+            (lo, hi), (lo_open, hi_open) = value.items, value.ops
+            return sp.Interval(lo.expr, hi.expr, lo_open, hi_open)
+        if value.kind == "set" and all(v.kind == "scalar" for v in value.items):
+            return sp.FiniteSet(*(v.expr for v in value.items))
+        if value.kind == "union":
+            return sp.Union(*(self.as_set(v) for v in value.items))
+        raise ParseFailure("a set operation on something that is not a set")
 
     def value(self) -> MathValue:
-        """A scalar, or a container that stands alone (set, tuple, interval, matrix)."""
+        """A scalar, or a container that stands alone (set, tuple, interval, list in braces)."""
         start = self.i
         tok = self.peek()
-        if tok[1] in ("(", "[", "\\{", "\\emptyset", "\\varnothing") or (tok[1] == "\\begin"):
+        if tok[1] in _NUMBER_SETS:
+            self.take()
+            return MathValue("realset", expr=_NUMBER_SETS[tok[1]])
+        if tok[1] in ("(", "[", "\\{", "{", "\\emptyset", "\\varnothing"):
             container = self.container()
-            ends = self.peek()[0] == "end" or self.peek()[1] in (",", ";", "\\cup", ")", "]", "\\}", "&", "\\\\")
-            if container is not None and (ends or self.peek()[1] in _RELOPS):
+            ends = self.peek()[0] == "end" or self.peek()[1] in (",", ";", ":", ")", "]", "\\}", "}", "&", "\\\\")
+            if container is not None and (ends or self.peek()[1] in _RELOPS or self.peek()[1] in _SETOPS):
                 return container
             self.i = start
         return self.additive()
@@ -399,13 +442,14 @@ class _Parser:
         tok = self.take()
         if tok[1] in ("\\emptyset", "\\varnothing"):
             return MathValue("set", items=())
-        if tok[1] == "\\begin":
-            return self.matrix()
-        if tok[1] == "\\{":
+        if tok[1] in ("\\{", "{"):
+            close = "\\}" if tok[1] == "\\{" else "}"
             self.enter()
-            items = [] if self.at("\\}") else list(self.top_items())
-            self.expect("\\}")
+            items = [] if self.at(close) else list(self.top_items())
+            self.expect(close)
             self.depth -= 1
+            if tok[1] == "{":  # LaTeX braces group: `{1,3}` is the list 1, 3
+                return MathValue("list", items=tuple(items)) if len(items) > 1 else None
             return MathValue("set", items=tuple(items))
         self.enter()
         items = list(self.top_items())
@@ -413,8 +457,8 @@ class _Parser:
         self.depth -= 1
         if close not in (")", "]"):
             raise ParseFailure(f"unclosed {tok[1]!r}")
-        if len(items) == 1 and tok[1] == "(" and close == ")":
-            return None  # a parenthesised scalar: let the arithmetic parser take it
+        if len(items) == 1 and (tok[1] == "(" and close == ")" or tok[1] == "[" and close == "]"):
+            return None  # a bracketed scalar (or matrix): let the arithmetic parser take it
         if len(items) == 2 and all(x.kind == "scalar" for x in items) and (tok[1] == "[" or close == "]"):
             return MathValue("interval", items=tuple(items), ops=(tok[1] == "(", close == ")"))
         if tok[1] == "(" and close == ")":
@@ -423,12 +467,12 @@ class _Parser:
 
     def top_items(self) -> tuple[MathValue, ...]:
         items = [self.relation()]
-        while self.at(","):
+        while self.at(",", ";"):
             self.take()
             items.append(self.relation())
         return tuple(items)
 
-    def matrix(self) -> MathValue:
+    def matrix(self) -> Any:
         self.expect("{")
         env = ""
         while not self.at("}"):
@@ -444,7 +488,7 @@ class _Parser:
                 if self.peek()[0] == "end":
                     raise ParseFailure("unclosed array column spec")
             self.take()
-        rows: list[list[Any]] = [[]]
+        rows: list[list[MathValue]] = [[]]
         self.enter()
         while True:
             if self.at("\\end"):
@@ -456,7 +500,7 @@ class _Parser:
                         raise ParseFailure("unclosed \\end")
                 self.take()
                 break
-            rows[-1].append(self.scalar_expr())
+            rows[-1].append(self.additive())
             if self.at("&"):
                 self.take()
             elif self.at("\\\\"):
@@ -468,87 +512,83 @@ class _Parser:
         rows = [r for r in rows if r]
         if not rows or len({len(r) for r in rows}) != 1:
             raise ParseFailure("matrix rows have different lengths")
+        if any(isinstance(v.expr, sp.MatrixBase) for r in rows for v in r):
+            raise ParseFailure("a matrix inside a matrix")
+        matrix = sp.ImmutableMatrix([[v.expr for v in r] for r in rows])
         if env == "vmatrix":
-            return scalar(sp.Matrix(rows).det())
-        return MathValue("matrix", items=tuple(tuple(r) for r in rows))
-
-    def scalar_expr(self) -> Any:
-        value = self.additive()
-        return value.expr
+            return matrix.det()
+        self.matrices[id(matrix)] = tuple(tuple(r) for r in rows)
+        return matrix
 
     def additive(self) -> MathValue:
         """Sums; `\\pm` is a placeholder sign, expanded to two answers by `expand_pm`."""
         first = self.unary()
-        terms, percent, decimals = first.expr, first.percent, first.decimals
+        value, terms = first, first.expr
         while self.at("+", "-", "\\pm", "\\mp"):
             op = self.take()[1]
             rhs = self.unary().expr
-            decimals, percent = None, False
             sign = {"+": sp.Integer(1), "-": sp.Integer(-1), "\\pm": PM, "\\mp": -PM}[op]
             terms = self.binop("+", terms, rhs if op == "+" else self.binop("*", sign, rhs))
-        return scalar(terms, decimals=decimals, percent=percent, huge=self.is_huge(terms))
+            value = scalar(terms)
+        return value
 
     def unary(self) -> MathValue:
         if self.at("-", "\\pm", "\\mp"):
             sign = {"-": sp.Integer(-1), "\\pm": PM, "\\mp": -PM}[self.take()[1]]
             inner = self.unary()
             expr = self.binop("*", sign, inner.expr)
-            return scalar(expr, decimals=inner.decimals, percent=inner.percent)
+            degrees = -inner.degrees if inner.degrees is not None and sign == -1 else None
+            return scalar(expr, decimals=inner.decimals, percent=inner.percent, degrees=degrees)
         if self.at("+"):
             self.take()
             return self.unary()
         return self.product()
 
     _STARTS = {"num", "letter", "name"}
+    _FACTOR_CMDS = {"\\frac", "\\sqrt", "\\pi", "\\infty", "\\binom", "\\lfloor", "\\lceil", "\\exp", "\\ln", "\\log"}
+    _FACTOR_CMDS |= {"\\e", "\\imath", "\\begin", "\\sum", "\\prod"}
 
     def starts_factor(self) -> bool:
         kind, value = self.peek()
         if kind in self._STARTS:
             return True
         if kind == "cmd":
-            return (
-                value
-                in (
-                    "\\frac",
-                    "\\sqrt",
-                    "\\pi",
-                    "\\infty",
-                    "\\binom",
-                    "\\lfloor",
-                    "\\lceil",
-                    "\\exp",
-                    "\\ln",
-                    "\\log",
-                    "\\e",
-                    "\\imath",
-                )
-                or value[1:] in _GREEK
-                or value[1:] in _FUNCS
-            )
+            return value in self._FACTOR_CMDS or value[1:] in _GREEK or value[1:] in _FUNCS
         return value in ("(", "{")
 
     def product(self) -> MathValue:
         first = self.power_level()
-        expr, decimals, percent = first.expr, first.decimals, first.percent
+        value, expr = first, first.expr
         while True:
             if self.at(*_MULOPS) and self.peek()[0] in ("op", "cmd"):
                 self.take()
-                rhs = self.power_level().expr
-                expr, decimals, percent = self.binop("*", expr, rhs), None, False
+                rhs = self.power_level()
+                expr = self.binop("*", expr, rhs.expr)
+                value = scalar(expr, decimals=self._scientific(value, rhs))
             elif self.at(*_DIVOPS) and self.peek()[0] in ("op", "cmd"):
                 self.take()
-                rhs = self.power_level().expr
-                expr, decimals, percent = self.binop("/", expr, rhs), None, False
+                expr = self.binop("/", expr, self.power_level().expr)
+                value = scalar(expr)
             elif self.starts_factor():
-                rhs = self.power_level().expr
-                expr, decimals, percent = self.binop("*", expr, rhs), None, False
+                expr = self.binop("*", expr, self.power_level().expr)
+                value = scalar(expr)
             else:
                 break
-        return scalar(expr, decimals=decimals, percent=percent)
+        return value
+
+    @staticmethod
+    def _scientific(mantissa: MathValue, power: MathValue) -> int | None:
+        """`1.5 \\times 10^{3}`: a decimal mantissa's places, shifted by the power, are the precision."""
+        if mantissa.decimals is None or mantissa.percent or not isinstance(power.expr, sp.Rational):
+            return None
+        exponent = sp.log(power.expr, 10)
+        if power.expr <= 0 or not exponent.is_integer:
+            return None
+        return mantissa.decimals - int(exponent)
 
     def power_level(self) -> MathValue:
         base = self.postfix()
-        if self.at("^"):
+        if self.at("^", "**"):
             self.take()
             self.enter()
             if self.at("-", "+"):
@@ -567,11 +607,12 @@ class _Parser:
         while self.at("!", "%", "'", "\\degree"):
             op = self.take()[1]
             if op == "\\degree":
-                value = scalar(self.binop("*", value.expr, sp.pi / 180))
+                value = scalar(self.binop("*", value.expr, sp.pi / 180), degrees=value.expr)
             elif op == "!":
                 value = scalar(self.factorial(value.expr))
             elif op == "%":
-                value = scalar(self.binop("/", value.expr, sp.Integer(100)), percent=True)
+                places = None if value.decimals is None else value.decimals + 2
+                value = scalar(self.binop("/", value.expr, sp.Integer(100)), percent=True, decimals=places)
             else:
                 raise ParseFailure("primes are not supported")
         return value
@@ -604,11 +645,34 @@ class _Parser:
             if abs(int(exp)) > self.g.max_digits:
                 raise ParseFailure("exponent too large")
             value = sp.Rational(mantissa) * sp.Integer(10) ** int(exp)
-            return scalar(value)
+            places = len(mantissa.partition(".")[2]) - int(exp) if "." in mantissa else None
+            return scalar(value, decimals=places, literal=True)
         if "." in text:
             whole, _, frac = text.partition(".")
-            return scalar(sp.Rational(text if frac else whole), decimals=len(frac) if frac else None)
-        return scalar(sp.Integer(text))
+            return scalar(sp.Rational(text if frac else whole), decimals=len(frac) if frac else None, literal=True)
+        if self.at("_") and self.peek(1)[0] == "num" or self.at("_") and self.peek(1)[1] == "{":
+            based = self.based(text)
+            if based is not None:
+                return based
+        return scalar(sp.Integer(text), literal=True)
+
+    def based(self, digits: str) -> MathValue | None:
+        """`4210_{7}` / `204_5`: a number written in base 2..10 (None when the digits do not fit)."""
+        start = self.i
+        self.take()
+        if self.at("{"):
+            self.take()
+            kind, base = self.take()
+            if kind != "num" or not self.at("}"):
+                self.i = start
+                return None
+            self.take()
+        else:
+            kind, base = self.take()
+        if not base.isdigit() or not 2 <= int(base) <= 10 or any(int(d) >= int(base) for d in digits):
+            self.i = start
+            return None
+        return scalar(sp.Integer(int(digits, int(base))), base=(digits.lstrip("0") or "0", int(base)))
 
     def primary(self) -> MathValue:
         self.enter()
@@ -626,35 +690,29 @@ class _Parser:
         if kind == "name":
             return self.named(text)
         if kind == "op":
-            if text == "(":
+            if text in ("(", "["):
                 inner = self.relation()
-                self.expect(")")
+                self.expect(")" if text == "(" else "]")
                 if inner.kind != "scalar":
                     raise ParseFailure("a bracket holds something other than an expression")
-                return inner
-            if text == "[":
-                inner = self.relation()
-                self.expect("]")
-                if inner.kind != "scalar":
-                    raise ParseFailure("a bracket holds something other than an expression")
-                return inner
+                return scalar(inner.expr, percent=inner.percent, degrees=inner.degrees)
             if text == "{":
                 self.i -= 1
                 return scalar(self.group())
             if text == "|":
                 inner = self.additive()
                 self.expect("|")
-                return scalar(sp.Abs(self.small(inner.expr)))
+                return scalar(sp.Abs(inner.expr))
             raise ParseFailure(f"unexpected {text!r}")
         if kind == "cmd":
             return self.command(text)
         raise ParseFailure("the answer ends too early")
 
     def symbol(self, name: str) -> Any:
+        if name in self.units and self.units[name] and not self.at("_"):
+            return _I
         if name == "e" and not self.at("_"):
             return _E
-        if name == "i" and not self.at("_"):
-            return _I
         if self.at("_"):
             self.take()
             kind, sub = self.peek()
@@ -670,7 +728,39 @@ class _Parser:
             else:
                 self.take()
             return sp.Symbol(f"{name}_{sub}")
+        if name in _FUNCTION_LETTERS:
+            applied = self.application(name)
+            if applied is not None:
+                return applied
         return sp.Symbol(name)
+
+    def application(self, name: str) -> Any:
+        """`f(x)`, `g(2)`, `P(a, b)`, `f^{-1}(x)`: a named function of plain arguments (a label or a
+        value such as f(2)); `a(x+1)` and `f(x+1)` stay products, as written maths usually means."""
+        start, inverse = self.i, False
+        if [t[1] for t in self.toks[self.i : self.i + 5]] == ["^", "{", "-", "1", "}"]:
+            self.i += 5
+            inverse = True
+        elif [t[1] for t in self.toks[self.i : self.i + 3]] == ["^", "-", "1"]:
+            self.i += 3
+            inverse = True
+        if not self.at("("):
+            self.i = start
+            return None
+        args, j = [], self.i + 1
+        while j < len(self.toks) and self.toks[j][0] in ("letter", "num"):
+            kind, text = self.toks[j]
+            args.append(sp.Symbol(text) if kind == "letter" else sp.Rational(text))
+            j += 1
+            if j < len(self.toks) and self.toks[j][1] == ",":
+                j += 1
+                continue
+            break
+        if not args or j >= len(self.toks) or self.toks[j][1] != ")":
+            self.i = start
+            return None
+        self.i = j + 1
+        return sp.Function(f"{name}^-1" if inverse else name)(*args)
 
     def call_arg(self) -> Any:
         """The argument of a function: (...), {...}, or an implicit product (`\\sin 2x`)."""
@@ -703,8 +793,8 @@ class _Parser:
             self.take()
             base = self.group()
         arg = self.call_arg()
-        if self.is_huge(arg):  # sin(10^{10^{10}}) needs 10^10 digits of pi
-            raise ParseFailure(f"{name} of an unevaluably large number")
+        if isinstance(arg, sp.MatrixBase):
+            raise ParseFailure(f"{name} of a matrix")
         if name == "log" and base is not None:
             out = sp.log(arg, base)
         elif name == "exp":
@@ -715,6 +805,26 @@ class _Parser:
             out = _FUNCS[name](arg)
         return out if power is None else self.power(out, power)
 
+    def big_operator(self, name: str) -> Any:
+        """`\\sum_{k=1}^{n} body` / `\\prod`: computed when the range is small, else kept as written."""
+        self.expect("_")
+        self.expect("{")
+        var = self.relation()
+        self.expect("}")
+        if var.kind != "rel" or var.ops != ("=",) or not isinstance(var.items[0].expr, sp.Symbol):
+            raise ParseFailure(f"\\{name} needs a lower limit like k=1")
+        index, low = var.items[0].expr, var.items[1].expr
+        self.expect("^")
+        high = self.group()
+        body = self.product().expr
+        if isinstance(body, sp.MatrixBase):
+            raise ParseFailure(f"\\{name} of matrices")
+        op = sp.Sum if name == "sum" else sp.Product
+        out = op(body, (index, low, high))
+        if isinstance(low, sp.Integer) and isinstance(high, sp.Integer) and 0 <= high - low < _MAX_SUM_TERMS:
+            return out.doit()
+        return out
+
     def command(self, cmd: str) -> MathValue:
         name = cmd[1:]
         if name == "frac":
@@ -723,7 +833,7 @@ class _Parser:
             return scalar(self.binop("/", num, den))
         if name == "binom":
             n, k = self.group(), self.group()
-            return scalar(sp.binomial(self.small(n), self.small(k)))
+            return scalar(sp.binomial(n, k))
         if name == "sqrt":
             index = None
             if self.at("["):
@@ -732,12 +842,16 @@ class _Parser:
                 self.expect("]")
             arg = self.group()
             return scalar(self.power(arg, sp.Rational(1, 2) if index is None else 1 / index))
-        if name in ("pi",):
+        if name == "pi":
             return scalar(sp.pi)
         if name == "infty":
             return scalar(sp.oo)
         if name == "imath":
             return scalar(_I)
+        if name == "begin":
+            return scalar(self.matrix())
+        if name in ("sum", "prod"):
+            return scalar(self.big_operator(name))
         if name in _GREEK:
             return scalar(sp.Symbol(name.replace("var", "")))
         if name in _FUNCS:
@@ -745,14 +859,31 @@ class _Parser:
         if name in ("lfloor", "lceil"):
             inner = self.additive()
             self.expect("\\rfloor" if name == "lfloor" else "\\rceil")
-            return scalar((sp.floor if name == "lfloor" else sp.ceiling)(self.small(inner.expr)))
+            return scalar((sp.floor if name == "lfloor" else sp.ceiling)(inner.expr))
         if name in ("|", "vert", "lvert", "mid"):
             inner = self.additive()
             if not self.at("\\|", "\\vert", "\\rvert", "|", "\\mid"):
                 raise ParseFailure("unclosed absolute value")
             self.take()
-            return scalar(sp.Abs(self.small(inner.expr)))
+            return scalar(sp.Abs(inner.expr))
         raise ParseFailure(f"unsupported command {cmd}")
+
+    def finish(self, value: MathValue) -> MathValue:
+        """A matrix computed as an expression becomes a matrix answer (a literal keeps its entries)."""
+        if value.kind == "scalar" and isinstance(value.expr, sp.MatrixBase):
+            rows = self.matrices.get(id(value.expr))
+            if rows is None:
+                rows = tuple(tuple(scalar(x) for x in value.expr.row(r)) for r in range(value.expr.rows))
+            return MathValue("matrix", items=rows)
+        if value.kind in ("list", "set", "tuple", "rel", "ratio", "interval", "union"):
+            return MathValue(value.kind, items=tuple(self.finish(v) for v in value.items), ops=value.ops)
+        if value.kind == "scalar" and is_huge(value.expr):
+            return MathValue(**{**_fields(value), "huge": True})
+        return value
+
+
+def _fields(value: MathValue) -> dict[str, Any]:
+    return {f: getattr(value, f) for f in MathValue.__dataclass_fields__}
 
 
 _WORDY = re.compile(r"^[A-Za-z][A-Za-z '\-]*[A-Za-z]$")
@@ -765,24 +896,29 @@ def text_form(answer: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def parse_answer(answer: str, guards: GuardConfig = GuardConfig()) -> MathValue:
+def parse_answer(answer: str, guards: GuardConfig = GuardConfig(), imaginary: str = "i") -> MathValue:
     """Parse one answer string (normalized first); never raises for bad maths: text instead.
+
+    `imaginary`: which letters are the imaginary unit ("i", "j" or "both").
 
     >>> str(parse_answer(r"\\dfrac{\\pi}{2}")), str(parse_answer("pi/2"))
     ('pi/2', 'pi/2')
     >>> parse_answer("[1, 2)").kind, parse_answer(r"\\{1,2\\}").kind, parse_answer("Tuesday").kind
     ('interval', 'set', 'text')
+    >>> str(parse_answer("3 hours")), parse_answer(r"4210_{7}").base
+    ('3 hours', ('4210', 7))
     """
     if len(answer) > guards.max_chars:
         raise ParseFailure(f"answer longer than {guards.max_chars} characters")
-    text = normalize(answer)
+    text, unit = split_unit(answer)
     if _WORDY.match(text) and text.lower() not in _WORDS:  # words, not a product of letters
         return MathValue("text", text=text_form(text))
     try:
         tokens = tokenize(text)
         if not tokens:
             return MathValue("text", text="")
-        value = _Parser(tokens, guards).parse()
+        parser = _Parser(tokens, guards, imaginary)
+        value = parser.finish(parser.parse())
     except (
         ParseFailure,
         RecursionError,
@@ -791,8 +927,12 @@ def parse_answer(answer: str, guards: GuardConfig = GuardConfig()) -> MathValue:
         ZeroDivisionError,
         AttributeError,
         OverflowError,
+        NotImplementedError,
+        sp.SympifyError,
     ) as exc:
         return MathValue("text", text=text_form(text), ops=(str(exc)[:120],))
+    if unit and value.kind == "scalar":
+        value = MathValue(**{**_fields(value), "unit": unit})
     return value
 
 
