@@ -196,7 +196,8 @@ def target_segment(text: str, slot: Slot | None) -> Segment | None:
     with words anywhere). Padding goes there, injections replace it."""
     segments = [s for s in prose_segments(text, slot) if text[s.start : s.end].strip()]
     before = [s for s in segments if s.before_slot]
-    return (before or segments or [None])[-1]
+    chosen = before or segments
+    return chosen[-1] if chosen else None
 
 
 def skeleton_of(prose: str) -> str:

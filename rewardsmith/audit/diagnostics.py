@@ -199,7 +199,7 @@ def diagnose(scores: Sequence[Score], groups: Sequence[Sequence[int]], labels: S
     zero, constants, sizes, small = 0, Counter[str](), [], 0
     advantage_values: list[float] = []
     for members in groups:
-        got = [values[i] for i in members if values[i] is not None]
+        got = [v for v in (values[i] for i in members) if v is not None]
         if len(got) < 2:
             small += 1
             continue
@@ -207,7 +207,7 @@ def diagnose(scores: Sequence[Score], groups: Sequence[Sequence[int]], labels: S
         if sample_std(got) <= ZERO_STD_ATOL:
             zero += 1
             constants[_fmt(got[0])] += 1
-        advantage_values.extend(advantages(got))  # type: ignore[arg-type]
+        advantage_values.extend(advantages(got))
     n_groups = len(sizes)
     zero_share = zero / n_groups if n_groups else None
     adv = Distribution.of(advantage_values)
@@ -239,7 +239,7 @@ def diagnose(scores: Sequence[Score], groups: Sequence[Sequence[int]], labels: S
         zero_std=zero,
         zero_std_share=zero_share,
         zero_std_values=dict(constants.most_common()),
-        scores=Distribution.of(scored),  # type: ignore[arg-type]
+        scores=Distribution.of(scored),
         advantages=adv,
         zero_advantage_share=zero_adv,
         parts=parts,
@@ -249,7 +249,7 @@ def diagnose(scores: Sequence[Score], groups: Sequence[Sequence[int]], labels: S
         timeouts=timeouts,
         errors=errors,
         warnings=[],
-        values=scored,  # type: ignore[arg-type]
+        values=scored,
         advantage_values=advantage_values,
     )
     signal.warnings = _warnings(signal, unscored_reasons, labels)
@@ -264,15 +264,15 @@ def _parts(scores: Sequence[Score], groups: Sequence[Sequence[int]]) -> tuple[li
     out: list[PartSignal] = []
     for name, column in columns.items():
         got = [v for v in column if v is not None]
-        in_groups = [[column[i] for i in g if column[i] is not None] for g in groups]
+        in_groups = [[v for v in (column[i] for i in g) if v is not None] for g in groups]
         in_groups = [g for g in in_groups if len(g) >= 2]
-        zero = sum(sample_std(g) <= ZERO_STD_ATOL for g in in_groups)  # type: ignore[arg-type]
+        zero = sum(sample_std(g) <= ZERO_STD_ATOL for g in in_groups)
         out.append(
             PartSignal(
                 name,
                 len(got),
-                mean(got) if got else None,  # type: ignore[arg-type]
-                sample_std(got) if got else None,  # type: ignore[arg-type]
+                mean(got) if got else None,
+                sample_std(got) if got else None,
                 zero / len(in_groups) if in_groups else None,
             )
         )
@@ -283,7 +283,7 @@ def _parts(scores: Sequence[Score], groups: Sequence[Sequence[int]]) -> tuple[li
             if b.startswith(a + "/") or a.startswith(b + "/"):  # a part and its own sub-part
                 continue
             pairs = [(x, y) for x, y in zip(columns[a], columns[b], strict=True) if x is not None and y is not None]
-            r = pearson([x for x, _ in pairs], [y for _, y in pairs])  # type: ignore[misc]
+            r = pearson([x for x, _ in pairs], [y for _, y in pairs])
             if r is not None:
                 correlations.append({"a": a, "b": b, "r": r, "rows": len(pairs), "duplicate": abs(r) >= DUPLICATE_R})
     return out, correlations

@@ -464,10 +464,10 @@ def _part_evidence(groups: list[_Group], name: str) -> list[PartEvidence]:
             acc[2] += n
             acc[3] += 1
     out = []
-    for part, (h, g, n, count) in sums.items():
-        h, g, n = h / count, g / count, n / count
-        if g > n + _TIE and h >= g - _TIE:
-            out.append(PartEvidence(part, h, g))
+    for part, (h_sum, g_sum, n_sum, count) in sums.items():
+        h_mean, g_mean, n_mean = h_sum / count, g_sum / count, n_sum / count
+        if g_mean > n_mean + _TIE and h_mean >= g_mean - _TIE:
+            out.append(PartEvidence(part, h_mean, g_mean))
     return out
 
 

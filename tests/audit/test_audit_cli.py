@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from audit_helpers import gsm8k_rows
+
+from tests.audit.audit_helpers import gsm8k_rows
 
 WEAK = """
 import rewardsmith as rs

@@ -10,13 +10,13 @@ import sys
 import textwrap
 
 import pytest
-from audit_helpers import exit_status_tests, humaneval_rows
 
 from rewardsmith import Sample
 from rewardsmith.audit import code_hacks
 from rewardsmith.audit.anatomy import code_slot
 from rewardsmith.audit.runner import genuine_context
 from rewardsmith.verifiers.code.redteam import ATTACKS, prompt_helpers
+from tests.audit.audit_helpers import exit_status_tests, humaneval_rows
 
 ROWS = humaneval_rows()
 CONTEXTS = [genuine_context(Sample.from_row(r))[0] for r in ROWS]

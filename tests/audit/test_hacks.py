@@ -11,12 +11,12 @@ import re
 import unicodedata
 
 import pytest
-from audit_helpers import LAYOUTS, gsm8k_rows
 
 from rewardsmith import Sample
 from rewardsmith.audit import hacks as H
 from rewardsmith.audit.anatomy import MARKUP, locate_answer, mentions
 from rewardsmith.audit.runner import genuine_context
+from tests.audit.audit_helpers import LAYOUTS, gsm8k_rows
 
 CONTEXTS = [
     (layout, genuine_context(Sample.from_row(row))[0])

@@ -4,14 +4,13 @@ judged in one look, and the line between "cannot tell" and "hack"."""
 from __future__ import annotations
 
 import builtins
-import sys
-from pathlib import Path
 
 import pytest
-from audit_helpers import contains_answer, exec_in_process, exit_status_tests, gsm8k_rows, humaneval_rows
 
 import rewardsmith as rs
 from rewardsmith.audit.runner import group_rows
+from tests.audit.audit_helpers import contains_answer, exec_in_process, exit_status_tests, gsm8k_rows, humaneval_rows
+
 
 @pytest.fixture(scope="module", autouse=True)
 def _stop_zygotes_afterwards():
@@ -206,10 +205,8 @@ def test_a_reward_that_runs_programs_in_its_own_process_is_reported_and_the_audi
 
 @pytest.fixture(scope="module")
 def judge_server():
-    """The fake OpenAI-compatible judge server of tests/judges (no conftest here: a second
-    `conftest` module would clash with the root one under --doctest-modules)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "judges"))
-    from fake_server import FakeServer
+    """The fake OpenAI-compatible judge server of tests/judges."""
+    from tests.judges.fake_server import FakeServer
 
     with FakeServer() as server:
         yield server

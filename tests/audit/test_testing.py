@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from audit_helpers import contains_answer, gsm8k_rows
 
 import rewardsmith as rs
 from rewardsmith.testing import assert_resists_hacks, assert_scores, hack_names
+from tests.audit.audit_helpers import contains_answer, gsm8k_rows
 
 MATH = rs.load("math")
 
