@@ -69,12 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="rows read, scored and written at a time (memory stays flat in the input size; default 512)",
     )
     score.add_argument("--progress", action="store_true", help="show a progress bar and a table of parts on stderr")
+    score.add_argument(
+        "--backend", choices=["local", "ray"], default="local", help="where leaf rewards run (ray: a Ray actor pool)"
+    )
+    score.add_argument(
+        "--ray-address", metavar="ADDR", help="Ray cluster to join with --backend ray (else RAY_ADDRESS)"
+    )
 
     sub.add_parser("list", help="list presets and their parameters")
 
     from rewardsmith.trainer_adapter.cli import add_train_parser
 
     add_train_parser(sub)
+    from rewardsmith.server.cli import add_serve_parser
+
+    add_serve_parser(sub)
     from rewardsmith.audit.cli import add_audit_parser
 
     add_audit_parser(sub)
@@ -112,6 +121,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     if args.resume and not args.output:
         raise UsageError("--resume continues an interrupted --output file: give --output OUT.jsonl too")
     reward = load(args.reward)
+    backend = _backend(args)
     name = "<stdin>" if args.input == "-" else args.input
     bad = BadRows()
     rows = iter_rows(args.input, on_bad_row=args.on_bad_row, bad=bad)
@@ -141,7 +151,9 @@ def cmd_score(args: argparse.Namespace) -> int:
                                 raise
                             bad.add(str(exc))
                     try:
-                        scores = reward.score_batch(samples, workers=args.workers, timeout=args.timeout)
+                        scores = reward.score_batch(
+                            samples, workers=args.workers, timeout=args.timeout, backend=backend
+                        )
                     except UsageError as exc:
                         index = getattr(exc, "sample_index", None)
                         where = f"{name}:{kept[index][0]}: " if index is not None else ""
@@ -168,6 +180,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         finally:
             if bar is not None:
                 bar.close()
+            if backend is not None:
+                backend.close()
         if output is not None:
             output.commit()
     elapsed = time.perf_counter() - started
@@ -180,6 +194,19 @@ def cmd_score(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERNAL
     return EXIT_OK
+
+
+def _backend(args: argparse.Namespace) -> Any:
+    """The backend `--backend` names: None for the default local one."""
+    from rewardsmith.core.errors import UsageError
+
+    if args.backend != "ray":
+        if args.ray_address:
+            raise UsageError("--ray-address is for --backend ray")
+        return None
+    from rewardsmith.core.ray_backend import RayBackend
+
+    return RayBackend(address=args.ray_address)
 
 
 def _skip_done_rows(output: Any, rows: Any, report: Any) -> int:
@@ -335,9 +362,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     from rewardsmith.audit.cli import cmd_audit
+    from rewardsmith.server.cli import cmd_serve
     from rewardsmith.trainer_adapter.cli import cmd_train
 
-    handler = {"score": cmd_score, "list": cmd_list, "train": cmd_train, "audit": cmd_audit}[args.command]
+    handlers = {"score": cmd_score, "list": cmd_list, "train": cmd_train, "serve": cmd_serve, "audit": cmd_audit}
+    handler = handlers[args.command]
     try:
         return handler(args)
     except UsageError as exc:

@@ -18,6 +18,7 @@ from rewardsmith.core.errors import (
     SpecError,
     UsageError,
 )
+from rewardsmith.core.ray_backend import RayBackend
 from rewardsmith.core.reward import FunctionReward, Reward, as_reward, reward
 from rewardsmith.core.sample import Sample, as_sample
 from rewardsmith.core.score import Score
@@ -29,6 +30,7 @@ __all__ = [
     "InlineBackend",
     "LocalBackend",
     "ProcessBackend",
+    "RayBackend",
     "ConfigError",
     "InputError",
     "Reward",

@@ -19,6 +19,7 @@ import os
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rewardsmith.core import aio, interrupts
@@ -456,11 +457,24 @@ def default_backend() -> LocalBackend:
         return _default
 
 
+_shutdown_hooks: list[Callable[[], None]] = []
+
+
+def on_shutdown(hook: Callable[[], None]) -> None:
+    """Register what `shutdown()` must also stop (the code verifier's warm sandboxes register here:
+    the core knows no verifier, so a verifier tells the core how to stop its processes)."""
+    if hook not in _shutdown_hooks:
+        _shutdown_hooks.append(hook)
+
+
 def shutdown() -> None:
-    """Stop every worker process of the default backend (they restart on next use)."""
+    """Stop every process rewardsmith started in this process: the worker pools of the default backend
+    and whatever registered with `on_shutdown` (warm code sandboxes). They restart on next use."""
     from rewardsmith.core.pool import close_all_pools
 
     backend = _default
     if backend is not None:
         backend.close()
     close_all_pools()
+    for hook in list(_shutdown_hooks):
+        hook()

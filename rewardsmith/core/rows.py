@@ -36,15 +36,18 @@ class BadRows:
 
 
 def iter_rows(
-    path: str, *, on_bad_row: OnBadRow = "fail", bad: BadRows | None = None
+    path: str | IO[bytes], *, on_bad_row: OnBadRow = "fail", bad: BadRows | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) for each row of a JSONL file ('-' for stdin), read one line at a time.
+    """(line number, row) for each row of a JSONL file ('-' for stdin, or an open binary stream such
+    as a request body), read one line at a time.
 
     A line that is not a JSON object with a `completion` raises InputError naming `path:line`
     (or, with `on_bad_row="skip"`, is counted in `bad` and skipped). Blank lines are ignored.
     """
-    handle = _open_input(path)
-    name = "<stdin>" if path == "-" else path
+    if not isinstance(path, str):
+        handle, name = path, str(getattr(path, "name", "<body>"))
+    else:
+        handle, name = _open_input(path), "<stdin>" if path == "-" else path
     with handle:
         for lineno, raw in enumerate(handle, 1):
             if lineno == 1:

@@ -92,3 +92,12 @@ def last_boxed(text: str) -> str | None:
             if depth == 0:
                 return text[i:j].strip()
     return None
+
+
+def repeated(names: list[str]) -> list[str]:
+    """The names that occur more than once, sorted (for "criterion names must be unique" checks).
+
+    >>> repeated(["a", "b", "a", "c", "b"])
+    ['a', 'b']
+    """
+    return sorted({n for n in names if names.count(n) > 1})

@@ -115,7 +115,7 @@ class JudgeSettings:
 def _require_extra(who: str) -> None:
     import importlib.util
 
-    missing = [m for m in ("openai", "tenacity", "diskcache", "platformdirs") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("openai", "tenacity", "diskcache") if importlib.util.find_spec(m) is None]
     if missing:
         raise ConfigError(
             f"{who}: LLM judges need the `judges` extra ({', '.join(missing)} not installed): "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,13 +30,10 @@ _open: dict[str, JudgeCache] = {}
 
 
 def default_cache_dir() -> Path:
-    """`$REWARDSMITH_CACHE/judges`, else the platform's user cache directory."""
-    root = os.environ.get("REWARDSMITH_CACHE")
-    if root:
-        return Path(root).expanduser() / "judges"
-    import platformdirs
+    """`$REWARDSMITH_CACHE/judges`, else the platform's user cache directory (`core.paths.cache_root`)."""
+    from rewardsmith.core.paths import cache_root
 
-    return Path(platformdirs.user_cache_dir("rewardsmith")) / "judges"
+    return cache_root() / "judges"
 
 
 def cache_key(

@@ -34,6 +34,7 @@ from rewardsmith.core.errors import ConfigError
 from rewardsmith.core.reward import SampleLike
 from rewardsmith.core.sample import Sample, as_sample
 from rewardsmith.core.score import Score
+from rewardsmith.core.text import repeated
 from rewardsmith.judges.base import JudgeSettings, LLMJudge, Prompt
 from rewardsmith.judges.prompts import CRITERION_TEMPLATE, Template, as_template
 from rewardsmith.judges.stats import JudgeCounters
@@ -69,8 +70,7 @@ class JudgeRubric(BaseModel):
     @field_validator("criteria")
     @classmethod
     def _unique(cls, criteria: list[JudgeCriterion]) -> list[JudgeCriterion]:
-        names = [c.name for c in criteria]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated([c.name for c in criteria])
         if dupes:
             raise ValueError(f"criterion names must be unique, repeated: {', '.join(dupes)}")
         return criteria

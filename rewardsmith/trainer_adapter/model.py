@@ -23,9 +23,10 @@ _FORMAT_VERSION = "1"
 
 
 def cache_dir() -> Path:
-    """Where converted checkpoints live: `$REWARDSMITH_CACHE` or `~/.cache/rewardsmith`."""
-    root = os.environ.get("REWARDSMITH_CACHE")
-    return Path(root).expanduser() if root else Path.home() / ".cache" / "rewardsmith"
+    """Where converted checkpoints live: rewardsmith's cache root (`$REWARDSMITH_CACHE`, else the user cache)."""
+    from rewardsmith.core.paths import cache_root
+
+    return cache_root()
 
 
 def gguf_path() -> Path:

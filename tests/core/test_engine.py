@@ -412,6 +412,19 @@ def test_shutdown_stops_every_worker_and_the_next_batch_restarts():
     assert len({s.value for s in whoami.score_batch(["a"] * 4, workers=2)}) == 2
 
 
+def test_shutdown_also_stops_the_code_sandboxes():
+    fence = "`" * 3
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    code = rs.load("code")
+    s = code.score({"completion": f"{fence}python\ndef f():\n    return 1\n{fence}", "tests": "assert f() == 1"})
+    assert s.value == 1.0
+    whoami.score_batch(["a", "b"], workers=2)
+    started = {p.pid for p in psutil.Process().children(recursive=True)} - before
+    assert started  # warm sandboxes and pool workers are up
+    rs.shutdown()
+    assert gone(started, timeout=10)
+
+
 # -- any process: daemonic children, multiprocessing.Pool, forks ----------------------------------
 
 

@@ -44,7 +44,8 @@ def test_two_grpo_steps_log_our_reward_names_and_parts(tmp_path):
         # our parts (unweighted means) and status shares, logged through TRL's log_metric
         for part in ("format", "math", "proximity"):
             assert 0.0 <= row[f"rewards/total/{part}/mean"] <= 1.0
-        assert row["rewards/total/status/ok"] + row["rewards/total/status/unscored"] == pytest.approx(1.0)
+        # only the statuses seen are logged (a status seen once is logged at 0.0 on later steps)
+        assert row["rewards/total/status/ok"] + row.get("rewards/total/status/unscored", 0.0) == pytest.approx(1.0)
         # the total is the weighted sum of the parts (no part unscored here)
         expected = (
             0.5 * row["rewards/total/format/mean"]

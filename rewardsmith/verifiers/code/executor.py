@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from rewardsmith.core.backends import on_shutdown
 from rewardsmith.core.engine import cpu_count
 from rewardsmith.core.errors import WorkerError
 from rewardsmith.verifiers.code.sandbox import Limits
@@ -91,6 +92,7 @@ class _Zygote:
     """The verifier's handle on one zygote process."""
 
     def __init__(self, config: dict[str, Any]) -> None:
+        self.jobs = 0  # programs run, for recycling
         try:
             self._start(config)
         except OSError as exc:
@@ -206,13 +208,27 @@ class ZygotePool:
         self._warned = False
         self._cond = threading.Condition()
 
+    #: a supervisor is replaced after this many programs (a slow leak cannot grow without bound)
+    RECYCLE_AFTER = 5000
+
     def acquire(self) -> _Zygote:
-        with self._cond:
-            while not self._idle and len(self._all) + self._starting >= self.MAX:
-                self._cond.wait()
-            if self._idle:
-                return self._idle.pop()
-            self._starting += 1
+        while True:
+            dead = None
+            with self._cond:
+                while not self._idle and len(self._all) + self._starting >= self.MAX:
+                    self._cond.wait()
+                if self._idle:
+                    z = self._idle.pop()
+                    if z.proc.poll() is None:
+                        return z
+                    self._all.discard(z)  # died while idle (killed from outside): start another
+                    dead = z
+                else:
+                    self._starting += 1
+                    break
+            if dead is not None:
+                dead.kill()
+                _free_slot(dead.slot)
         slot = _take_slot()
         try:
             z = _Zygote(
@@ -245,6 +261,8 @@ class ZygotePool:
         return z
 
     def release(self, z: _Zygote, *, broken: bool = False) -> None:
+        z.jobs += 1
+        broken = broken or z.jobs >= self.RECYCLE_AFTER
         if broken:
             z.kill()
             _free_slot(z.slot)
@@ -316,6 +334,7 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 atexit.register(shutdown)
+on_shutdown(shutdown)  # `rewardsmith.shutdown()` stops the warm sandboxes too
 
 
 class LocalExecutor:

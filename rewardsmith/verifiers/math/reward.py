@@ -27,6 +27,9 @@ _CHOICE_FIELDS = ("choices", "options")
 Convention = Literal["lenient", "strict"]
 
 
+_QUICK_MAX_CHARS = 4000
+
+
 class _NeedsSympy(Exception):
     """The quick stage cannot decide this answer."""
 
@@ -126,7 +129,10 @@ class MathVerifier(Reward):
 
     def _quick_score(self, sample: Sample) -> Score | None:
         """The answer decided without SymPy (plain numbers, letters, same text), in the caller's process;
-        None when it needs the parser and SymPy, which run in the killable pool."""
+        None when it needs the parser and SymPy, which run in the killable pool. A long completion goes
+        to the pool too: the quick stage has no deadline, so it only takes what is cheap for certain."""
+        if len(sample.text) > _QUICK_MAX_CHARS:
+            return None
         try:
             return self._score(sample, quick=True)
         except _NeedsSympy:
