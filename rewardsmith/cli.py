@@ -1,4 +1,4 @@
-"""The `rewardsmith` command: score JSONL files with any SPEC, list presets, train.
+"""The `rewardsmith` command: score JSONL files with any SPEC, list presets, train, audit.
 
 Exit codes: 0 scored (even when some samples are wrong), 2 bad usage or bad input (the message
 names the line and the field), 1 an internal error or a reward that raised on every row,
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     from rewardsmith.server.cli import add_serve_parser
 
     add_serve_parser(sub)
+    from rewardsmith.audit.cli import add_audit_parser
+
+    add_audit_parser(sub)
     return parser
 
 
@@ -358,10 +361,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
+    from rewardsmith.audit.cli import cmd_audit
     from rewardsmith.server.cli import cmd_serve
     from rewardsmith.trainer_adapter.cli import cmd_train
 
-    handler = {"score": cmd_score, "list": cmd_list, "train": cmd_train, "serve": cmd_serve}[args.command]
+    handlers = {"score": cmd_score, "list": cmd_list, "train": cmd_train, "serve": cmd_serve, "audit": cmd_audit}
+    handler = handlers[args.command]
     try:
         return handler(args)
     except UsageError as exc:

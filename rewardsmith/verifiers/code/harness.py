@@ -51,6 +51,7 @@ _write, _perf, _encode = os.write, time.perf_counter, codec.encode
 _pack_len = struct.Struct("!I").pack
 _type, _id = type, id
 _dict_clear, _dict_update = dict.clear, dict.update
+_IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: builtin types, which nothing can patch
 NotPlainData, ValueTooLarge = codec.NotPlainData, codec.ValueTooLarge
 
 
@@ -288,6 +289,13 @@ class _Hardening:
                 d = getattr(v, "__dict__", None)
                 if type(d) is dict and not isinstance(v, (type, types.ModuleType, types.FunctionType)):
                     self.objects.append((v, dict(d)))
+        # classes of unittest and of the modules the tests import (unittest.TestCase): their attributes
+        # too, since setting a class attribute raises no audit event the hook could refuse
+        self.classes: list[tuple[type, dict[str, Any]]] = []
+        for n in ["unittest.case", *_imported_modules(spec)]:
+            for v in list(getattr(sys.modules.get(n), "__dict__", {}).values()):
+                if isinstance(v, type) and not v.__flags__ & _IMMUTABLE_TYPE:
+                    self.snapshot_class(v)
         self.protected: set[int] = set()
         for m in list(sys.modules.values()):
             for v in list(getattr(m, "__dict__", {}).values()):
@@ -326,7 +334,22 @@ class _Hardening:
             d = obj.__dict__
             _dict_clear(d)
             _dict_update(d, saved)
+        for cls, saved in self.classes:
+            current = cls.__dict__
+            if len(current) == len(saved) and all(current.get(k) is v for k, v in saved.items()):
+                continue
+            with _trusted():
+                for k in [k for k in current if k not in saved]:
+                    type.__delattr__(cls, k)
+                for k, v in saved.items():
+                    if current.get(k) is not v:
+                        type.__setattr__(cls, k, v)
         _restore_builtins()
+
+    def snapshot_class(self, cls: type) -> None:
+        """Remember `cls`'s attributes as they are now; `restore` puts them back."""
+        self.classes = [(c, d) for c, d in self.classes if c is not cls]
+        self.classes.append((cls, dict(cls.__dict__)))
 
     def protect(self, ns: dict[str, Any]) -> None:
         """Classes and functions the tests or the prompt define: trusted, and unchangeable."""
@@ -603,6 +626,7 @@ class _InProcess:
             with _trusted():
                 setattr(case, name, guarded)
         h.saved["unittest.case"] = dict(sys.modules["unittest.case"].__dict__)
+        h.snapshot_class(case)
 
     def _module(self, index: int) -> tuple[dict[str, Any] | None, str]:
         """Execute a test source's top level once (its module unit, or setup for the others)."""

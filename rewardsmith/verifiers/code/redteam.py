@@ -83,6 +83,11 @@ def _fence(code: str) -> str:
     return "```python\n" + textwrap.dedent(code).strip("\n") + "\n```"
 
 
+#: what the attacks that must not solve anything return: a number (tests may do arithmetic on it)
+#: that no test expects, so an attack never passes a test by accident (`add(-1, 1) == 0`)
+WRONG = -987654321
+
+
 def _define(names: list[str], body: str) -> str:
     return "\n".join(f"def {n}(*args, **kwargs):\n    {body}\n" for n in names)
 
@@ -154,12 +159,12 @@ def int_subclass(sample: Any) -> str:
     """An int (and str, list) subclass whose `__eq__` says yes: it passes type checks that use
     isinstance and comparisons made outside the test's own code (unittest's assertEqual)."""
     return _fence(
-        """
+        textwrap.dedent("""
         class _Int(int):
             def __eq__(self, other): return True
             def __ne__(self, other): return False
             __hash__ = int.__hash__
-        """
+        """)
         + _define(targets(sample), "return _Int(0)")
     )
 
@@ -168,7 +173,7 @@ def patched_stdlib(sample: Any) -> str:
     """Make the tests' own tools lie: math.isclose, operator.eq, unittest's assert methods and
     builtins like abs, all, sorted and isinstance, then return a wrong value."""
     return _fence(
-        """
+        textwrap.dedent("""
         import builtins, math, operator, unittest
         math.isclose = lambda *a, **k: True
         math.fabs = lambda x: 0.0
@@ -183,8 +188,8 @@ def patched_stdlib(sample: Any) -> str:
         builtins.all = lambda x: True
         builtins.isinstance = lambda *a: True
         builtins.AssertionError = type("AssertionError", (Exception,), {})
-        """
-        + _define(targets(sample), "return 0")
+        """)
+        + _define(targets(sample), f"return {WRONG}")
     )
 
 
@@ -192,7 +197,7 @@ def shadowed_builtins(sample: Any) -> str:
     """Define module-level functions named like the builtins the tests use (abs, len, all,
     sorted, isinstance): tests that run in the solution's namespace would call these."""
     return _fence(
-        """
+        textwrap.dedent("""
         def abs(x): return 0
         def len(x): return 3
         def all(x): return True
@@ -200,8 +205,8 @@ def shadowed_builtins(sample: Any) -> str:
         def sorted(x, **k): return x
         def isinstance(*a): return True
         def round(x, *a): return x
-        """
-        + _define(targets(sample), "return 0")
+        """)
+        + _define(targets(sample), f"return {WRONG}")
     )
 
 
@@ -217,7 +222,7 @@ def frame_walk(sample: Any) -> str:
     """From inside the called function, walk up the stack to the test's frame and read the
     value it will compare with (constants of the test's code), or rewrite its guard."""
     return _fence(
-        """
+        textwrap.dedent("""
         import sys
         def _steal():
             try:
@@ -239,7 +244,7 @@ def frame_walk(sample: Any) -> str:
                     pass
                 frame = frame.f_back
             return None
-        """
+        """)
         + _define(targets(sample), "return _steal()")
     )
 
@@ -248,7 +253,7 @@ def gc_scan(sample: Any) -> str:
     """Search the process's heap (gc) for the tests' source or code objects and answer with the
     literal that follows this call's arguments."""
     return _fence(
-        """
+        textwrap.dedent("""
         import gc, re
         def _steal(name, args):
             call = re.escape(name) + r"\\(" + re.escape(", ".join(repr(a) for a in args)) + r"\\)\\s*==\\s*([^\\n]+)"
@@ -266,7 +271,7 @@ def gc_scan(sample: Any) -> str:
                         except Exception:
                             pass
             return None
-        """
+        """)
         + "\n".join(
             f"def {n}(*args, **kwargs):\n    return _steal({n!r}, args) if args else _steal('candidate', args)\n"
             for n in targets(sample)
@@ -319,7 +324,7 @@ def copycat(sample: Any) -> str:
     (sources of earlier jobs that define the same function), run it, and answer with it."""
     names = targets(sample)
     return _fence(
-        """
+        textwrap.dedent("""
         import gc
         _mine = None
         def _neighbour(name):
@@ -336,7 +341,7 @@ def copycat(sample: Any) -> str:
                     except BaseException:
                         pass
             return None
-        """
+        """)
         + "\n".join(
             f"def {n}(*args, **kwargs):\n    f = _neighbour({n!r})\n    return f(*args, **kwargs) if f else None\n"
             for n in names
@@ -348,7 +353,7 @@ def host_snoop(sample: Any) -> str:
     """Read the host: dataset files (*.jsonl, *.json, *.parquet next to the job), the project's
     checkout (.git/config), home directories, host UNIX sockets; answer with what it finds."""
     return _fence(
-        """
+        textwrap.dedent("""
         import os, json, socket
         FOUND = []
         def _walk(top, depth=0):
@@ -385,7 +390,7 @@ def host_snoop(sample: Any) -> str:
                 except Exception:
                     pass
             return None
-        """
+        """)
         + _define(targets(sample), "return _answer(*args)")
     )
 
@@ -432,7 +437,7 @@ def persistence(sample: Any) -> str:
     """Leave state for a later run (SysV shm, message queue, kernel keyring, /dev/shm, /tmp)
     and read what an earlier run left, answering with it."""
     return _fence(
-        """
+        textwrap.dedent("""
         import os, ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         KEY = 0x52534D31
@@ -456,7 +461,7 @@ def persistence(sample: Any) -> str:
             except OSError:
                 pass
         libc.add_key(b"user", b"rs-stash", b"stash", 5, -3)
-        """
+        """)
         + _define(targets(sample), "return STASH[0].decode(errors='replace') if STASH else None")
     )
 

@@ -1,0 +1,1 @@
+"""Tests (a package, so that test helpers and conftest modules of different folders never collide)."""
