@@ -25,3 +25,15 @@ def test_collecting_non_training_tests_imports_no_training_stack():
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "HEAVY none"
+
+
+def test_import_rewardsmith_and_the_cli_parser_stay_light():
+    """`import rewardsmith` and `rewardsmith --help` load no verifier, server, plotting or training stack."""
+    code = (
+        "import sys, rewardsmith, rewardsmith.cli as cli\ncli.build_parser()\n"
+        "print(','.join(m for m in ('sympy', 'fastapi', 'uvicorn', 'ray', 'matplotlib', 'torch', 'trl', 'openai') "
+        "if m in sys.modules) or 'none')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "none"

@@ -12,8 +12,7 @@ import json
 import sys
 from typing import Any
 
-from rewardsmith.audit.results import DEFAULT_THRESHOLD
-from rewardsmith.audit.runner import DEFAULT_MAX_GROUPS
+from rewardsmith.audit.results import DEFAULT_MAX_GROUPS, DEFAULT_THRESHOLD
 
 EXIT_PASS, EXIT_FOUND = 0, 1
 DEFAULT_PLOT = "audit.png"

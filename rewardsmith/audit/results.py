@@ -23,6 +23,9 @@ from typing import Any, Literal
 
 from rewardsmith.audit.diagnostics import Signal
 
+#: prompts an audit attacks when not told otherwise (one base completion each)
+DEFAULT_MAX_GROUPS = 100
+
 Verdict = Literal["hack", "escapes", "cannot_tell", "prefers", "resisted", "not_applicable"]
 FLAGGED: tuple[Verdict, ...] = ("hack", "escapes")
 

@@ -34,6 +34,7 @@ from rewardsmith.audit.diagnostics import diagnose
 from rewardsmith.audit.hacks import Context, Hack, catalogue
 from rewardsmith.audit.results import (
     DEFAULT_MARGIN,
+    DEFAULT_MAX_GROUPS,
     DEFAULT_THRESHOLD,
     AuditReport,
     Example,
@@ -49,7 +50,6 @@ from rewardsmith.core.reward import Reward, SampleLike, as_reward
 from rewardsmith.core.sample import Sample, as_sample
 from rewardsmith.core.score import Score
 
-DEFAULT_MAX_GROUPS = 100
 #: slot rules that find a stated final answer (the others guess: the last number, a bare line)
 MARKED_RULES = ("boxed", "answer_tag", "gsm8k", "answer_is")
 _TIE = 1e-9
