@@ -147,7 +147,8 @@ def test_hedges_are_lists_and_denials_are_not_answers():
     assert extract_answer("The answer is either 3, 5 or 7.").answer == "3, 5, 7"
     assert extract_answer("So it might be 3 or 4.").answer == "3, 4"
     assert extract_answer(r"$\boxed{3}$ or $\boxed{5}$").answer == "3, 5"
-    assert extract_answer("We tried 4 first. It is not 4.").answer == "4"  # the earlier sentence states it
+    # a denial ends the guess: it never falls back to the value an earlier sentence stated
+    assert extract_answer("We tried 4 first. It is not 4.") is None
     assert extract_answer("Let x be 3. Then we simplify. I cannot determine the answer.") is None
 
 

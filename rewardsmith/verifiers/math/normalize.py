@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from rewardsmith.verifiers.math.prose import _DOUBLE_ESCAPE, _TRANSLATE, _one_backslash
+from rewardsmith.verifiers.math.prose import _DOUBLE_ESCAPE, _one_backslash, to_ascii
 from rewardsmith.verifiers.math.units import parse_unit
 
 _UNICODE = {
@@ -187,7 +187,7 @@ def split_unit(answer: str) -> tuple[str, str | None]:
     """
     if _PLAIN_NUMBER.match(answer):  # the common case, GSM8K-style: no string work needed
         return (answer.replace(",", "") if "," in answer and _GROUPED.match(answer) else answer), None
-    text = answer.translate(_TRANSLATE)
+    text = to_ascii(answer)
     if "\\\\" in text:
         text = _DOUBLE_ESCAPE.sub(_one_backslash, text)
     text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
