@@ -273,7 +273,13 @@ def test_a_sympy_failure_is_not_equal_never_unscored(monkeypatch):
         (r"\frac{\sqrt{6}}{6}", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", True),
         ("1", "|AB| = 1", True),
         ("x^2", "f(x)=x^2", True),
-        ("11", "x = 5+5+1 = 7 = 11", True),  # a chain states its last side
+        ("11", "x = 5+5+1 = 11", True),  # a chain states its last side
+        ("11", "x = 5+5+1 = 7 = 11", False),  # ... when it holds: 11 = 7 is false, so it states nothing
+        ("3", r"9 = 3", False),
+        ("3", r"1+1=3", False),
+        (r"\frac{1}{2}", r"\sin 3 = 1/2", False),
+        ("3", r"x = 3 \approx 5", False),  # an approximation must approximate
+        (r"\frac{2}{3}", r"\frac{2}{3} = 0.667", True),  # "=" with a rounded decimal is an approximation
         (r"\frac{1}{3}", r"x = \frac{1}{3} \approx 0.33", True),  # what follows \approx only approximates
         ("3.01", r"\frac{9.5}{3.14159} \approx 3.01", False),
         ("5", "5 = 5", False),  # states nothing

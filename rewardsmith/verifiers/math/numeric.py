@@ -1,0 +1,96 @@
+"""How close two numbers must be to count as one answer.
+
+- `numerically_zero(expr)`: is a constant expression zero? SymPy's `evalf` raises its working
+  precision until the result has correct digits (up to `_ZERO_DIGITS`), so a difference of
+  `10^{-51}` between `\\sqrt{10^{100}+1}` and `10^{50}` is seen as the non-zero number it is,
+  whatever its size relative to the operands: no relative tolerance can be beaten by scaling.
+  A zero that has no digits at that precision is zero (identities of surds, logs, trig).
+- `float_print(g, p, places, rel_tol)`: the round-off policy for a decimal against a value.
+  At the default `rel_tol` (1e-12, float round-off) or below, a decimal matches an exact value it
+  is not equal to only when it is what a float prints: 15 or more significant digits, within
+  `rel_tol`, for a value below 2**53 (above it floats cannot hold integers, so only equality
+  counts). `123456789012345000.0` is not 123456789012345678, `1.0e18` is not 10^18 + 1, while
+  `0.08333333333333333` is 1/12. A larger `rel_tol` asks for approximate answers: then it alone decides.
+- `approximates(exact, approx, places)`: `x \\approx y` in a chain holds when y is x rounded (or
+  cut) at the places y states, or within 1 %: `\\frac{2}{3} \\approx 0.667`, `\\frac{9.5}{3.14159}
+  \\approx 3.01` (a slip in the last digit), never `3 \\approx 5` or `\\frac{1}{3} \\approx 1.3`.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import sympy as sp
+
+_ZERO_DIGITS = 400  # the working precision (digits) up to which evalf looks for a non-zero digit
+_LONG_RATIONAL = 10**60  # a rational this large may hide a difference below _ZERO_DIGITS digits
+ROUND_OFF = 1e-12  # a rel_tol at or below this (the default) is float round-off; above, approximations
+_FLOAT_DIGITS = 15  # a float prints at least this many significant digits
+_FLOAT_EXACT = 2**53  # floats hold every integer below this, and no decimal above it is a round-off
+_APPROX_REL = 1e-2  # `\pi \approx 22/7`: an exact approximation within 1 %
+
+
+def numerically_zero(expr: Any) -> bool | None:
+    """True when the constant `expr` is zero to `_ZERO_DIGITS` digits, False when it has a non-zero
+    digit, None when it is not a number that evalf can evaluate."""
+    if not isinstance(expr, sp.Basic):
+        return None
+    if expr.is_zero:
+        return True
+    if expr.has(sp.Sum, sp.Product):  # evalf of a sum to 10^7 terms crawls
+        return None
+    try:
+        value = sp.N(expr, 15, maxn=_ZERO_DIGITS)
+        parts = value.as_real_imag()
+    except Exception:  # noqa: BLE001  (evalf raises many things on odd input)
+        return None
+    for part in parts:
+        if part.is_zero:
+            continue
+        if not isinstance(part, sp.Float):
+            return None
+        if part._prec > 1:  # digits were found: a real non-zero number
+            return False
+    return True
+
+
+def has_long_rational(*exprs: Any) -> bool:
+    """Whether a rational with more than 60 digits appears (a zero test may then need more digits)."""
+    for expr in exprs:
+        for r in expr.atoms(sp.Rational):
+            if abs(r.p) >= _LONG_RATIONAL or r.q >= _LONG_RATIONAL:
+                return True
+    return False
+
+
+def significant_digits(value: Fraction, places: int) -> int:
+    """Digits a decimal written to `places` decimal places states (0.0833 at 4 places: 3)."""
+    if value == 0:
+        return max(places, 1)
+    return math.floor(math.log10(abs(value))) + 1 + places
+
+
+def float_print(g: Fraction, p: Fraction, places: int | None, rel_tol: float, decimal: Fraction | None = None) -> bool:
+    """Whether a decimal (`decimal`, written to `places`; p by default) within `rel_tol` of g counts.
+
+    Only the tolerance decides when `rel_tol` asks for approximations; at round-off level the decimal
+    must be a float's print of a value below 2**53 (see the module docstring).
+    """
+    if abs(g - p) > Fraction(rel_tol) * max(abs(g), abs(p)):
+        return False
+    if rel_tol > ROUND_OFF:
+        return True
+    if max(abs(g), abs(p)) >= _FLOAT_EXACT or places is None:
+        return False
+    return significant_digits(p if decimal is None else decimal, places) >= _FLOAT_DIGITS
+
+
+def approximates(exact: Fraction, approx: Fraction, places: int | None) -> bool:
+    """Whether `approx` (written to `places` decimals; None for an exact value) approximates `exact`:
+    within one unit of its last place (rounded or cut), or within 1 %."""
+    diff = abs(exact - approx)
+    if diff <= Fraction(_APPROX_REL) * abs(exact):
+        return True
+    return places is not None and diff < Fraction(10) ** -places
