@@ -49,12 +49,12 @@ _AFTER_QUALIFIER = re.compile(
 _DENIAL_WORDS = (
     r"wrong|incorrect|impossible|invalid|false|ruled\s+out|excluded|rejected|eliminated|a\s+contradiction"
     r"|(?:does\s+not|doesn't|did\s+not|didn't)\s+work|fails?|a\s+mistake|an\s+error|not\s+(?:correct|right|valid"
-    r"|possible|true|the\s+answer|an?\s+(?:answer|option|solution))|too\s+(?:big|large|small|high|low|many|few|much"
+    r"|possible|true|it|the\s+answer|an?\s+(?:answer|option|solution))|too\s+(?:big|large|small|high|low|many|few|much"
     r"|little)|faux|falsch|erróneo|incorrecto|错误|不对|不正确|خطأ|गलत"
 )
 _DENIAL = re.compile(rf"(?<![A-Za-z])(?:{_DENIAL_WORDS})(?![A-Za-z])", re.IGNORECASE)
 _STARTS_NEGATED = re.compile(r"\W*(?:not|none\s+of)\b", re.IGNORECASE)
-_CLAUSE_END = re.compile(r"[.;!?。；\n]|,\s*(?:but|so|hence|thus|therefore)\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.;!?。；\n]|,\s*(?:so|hence|thus|therefore)\b", re.IGNORECASE)
 
 _NEGATION = re.compile(
     r"(?<![A-Za-z])(?:not|never|cannot|neither|nor|except|rules?\s+out|ruled\s+out|eliminate[sd]?|exclude[sd]?"
@@ -63,8 +63,9 @@ _NEGATION = re.compile(
 )
 _CLAUSE_PUNCT = re.compile(r"[,.;:!?。，；]")
 
+_MODALS = re.compile(r"(?<![A-Za-z])(?:might|may|could)(?![A-Za-z])", re.IGNORECASE)
 _CONDITIONS = (
-    r"if|suppose|supposing|assume|assuming|assumed|whether|unless|might|may|could|naive|naively|wrongly"
+    r"if|suppose|supposing|assume|assuming|assumed|whether|unless|naive|naively|wrongly"
     r"|mistakenly|incorrectly|erroneously|claims?|claimed|pretend|hypothetically|let's\s+say|let\s+us\s+say"
     r"|what\s+if|even\s+if|si|supposons|angenommen|wenn|falls|假设|如果|若|إذا|لو|यदि|अगर"
 )
@@ -108,14 +109,18 @@ def denies(text: str) -> bool:
     return _DENIAL.search(text[:_WINDOW]) is not None or _STARTS_NEGATED.match(text) is not None
 
 
-def conditional(text: str, marker_start: int) -> bool:
-    """Whether the clause that holds an answer marker at `marker_start` is a condition or another's
-    claim: "Suppose the answer is 3", "If the answer is 3, then", "one might think the answer is 3"."""
-    begin = max(0, marker_start - 100)
+def conditional(text: str, marker_start: int, floor: int = 0, modals: bool = True) -> bool:
+    """Whether the clause that holds an answer marker (or a value) at `marker_start`, not reaching back
+    before `floor`, is a condition or another's claim: "Suppose the answer is 3", "If the answer is 3,
+    then", "one might think the answer is 3". `modals=False` lets "might"/"could" pass: "it might be 3"
+    is the model's own (hedged) value, graded as written."""
+    begin = max(floor, marker_start - 100)
     clause_start = begin
     for m in _CLAUSE_START.finditer(text, begin, marker_start):
         clause_start = m.end()
-    return _CONDITION.search(text, clause_start, marker_start) is not None
+    if _CONDITION.search(text, clause_start, marker_start) is not None:
+        return True
+    return modals and _MODALS.search(text, clause_start, marker_start) is not None
 
 
 def retracted(text: str) -> bool:

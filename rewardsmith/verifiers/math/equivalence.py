@@ -59,7 +59,12 @@ _SYNONYMS = {
     "no": ("no", "false", "n"),
 }
 _CANONICAL_TEXT = {form: key for key, forms in _SYNONYMS.items() for form in forms}
-_ALL_REALS = {
+_ALL_REALS = {  # the normalizer drops a trailing "numbers" as a noun: "all real numbers" is read "all real"
+    "all real",
+    "any real",
+    "every real",
+    "the set of all real",
+    "the set of real",
     "all real numbers",
     "all reals",
     "all real values",

@@ -63,6 +63,7 @@ _GAP_STOP_WORDS = {"wait", "but", "actually", "however", "no", "not", "instead",
 _GAP_STOP_WORDS |= {"oops", "sorry", "rather", "mais", "aber", "pero", "thus", "so", "therefore", "then", "again"}
 _CJK_JOIN = re.compile(r"^[\s,，、;；和或与及+]*$")
 _PROSE_WORD = re.compile(r"(?<![\\a-zA-Z])[A-Za-z]{3,}")
+_SHORT_WORD = re.compile(r"(?<![\\a-zA-Z])(?:so|is|it|we|be|as|to|of|by|if|am|us)(?![a-zA-Z])", re.IGNORECASE)
 _LATEX_NOISE = re.compile(
     r"\\(?:text|mbox|mathrm|textbf|textnormal)\s*\{[^{}]*\}|\\(?:begin|end)\s*\{[a-zA-Z*]+\}|\\[a-zA-Z]+"
 )
@@ -104,6 +105,7 @@ _GIVE_UP = re.compile(
 )
 _MAX_TEXT_WORDS = 8  # a one-line completion of more words is a sentence, not a text answer
 _MAX_GUESS_SENTENCES = 3  # only the conclusion: the last sentences that could hold an answer
+_MAX_SENTENCE_VALUES = 20  # values of one sentence a guess weighs, from its end
 _LABEL_TAIL = re.compile(r"(?<=\S)\s*\b[a-zA-Z](?:_\w+)?\s*=\s*$")  # "... and x = " before the next value
 _BOILERPLATE = re.compile(r"hope it is correct|let me know|feel free|any questions", re.IGNORECASE)
 _SHORT_FIRST_LINE = 80  # a multiple-choice completion may open with its letter on a short first line
@@ -323,19 +325,23 @@ def _read_prose(raw: str) -> _Capture:
     if not found:
         return _REFUSED if denials.denies(raw) else _Capture(_trim(raw) or None, "text")
     verbs = [m.end() for m in prose.COPULA.finditer(raw)]
-    if _LEAD_IN.fullmatch(raw[: found[0].start]):
+
+    def blocked(i: int) -> bool:  # denied or qualified since its verb: "not 3", "is less than 3"
+        anchor = max([v for v in verbs if v <= found[i].start], default=0)
+        if denials.qualified_before(raw, anchor, found[i].start):
+            return True
+        return i == 0 and anchor == 0 and denials.denies(raw[: found[0].start])
+
+    if _LEAD_IN.fullmatch(raw[: found[0].start]) or blocked(0):
         i = 0
     else:
         after_verb = [i for i, c in enumerate(found) if any(v <= c.start for v in verbs)]
         if not after_verb:
-            denied = denials.qualified_before(raw, 0, found[0].start) or denials.denies(raw[: found[0].start])
-            if denied:
-                return _REFUSED
             # "aura encore 220 $" (a verb we do not know) or "the same as in part 2" (a remark): a weak
             # reading, which an earlier explicit answer outranks
             return _Capture(_joined(raw, found, 0), "weak")
         i = after_verb[0]
-    while denials.qualified_before(raw, max([v for v in verbs if v <= found[i].start], default=0), found[i].start):
+    while blocked(i):
         corrected = [  # "not 5; it is 7", "not 5 but 7"
             j
             for j in range(i + 1, len(found))
@@ -381,9 +387,12 @@ def _joined(text: str, found: list[prose.Candidate], i: int) -> str:
 
 
 def _is_prose(text: str) -> bool:
-    """Words that are not maths: a letter run of 3+ outside LaTeX commands, \\text{} and unit words."""
+    """Words that are not maths: a letter run of 3+ outside LaTeX commands, \\text{} and unit words, a
+    short English word no answer holds ("So x is 4"), or a run of non-Latin letters."""
     rest = _UNIT_WORDS.sub(" ", _LATEX_NOISE.sub(" ", _GLUED.sub(" ", text)))
-    return bool(_PROSE_WORD.search(rest)) or bool(re.search(r"[^\x00-\x7f]{2,}", rest))
+    if _PROSE_WORD.search(rest) or _SHORT_WORD.search(rest):
+        return True
+    return bool(re.search(r"[^\x00-\x7f]{2,}", rest))
 
 
 def _found(start: int, end: int, capture: _Capture | None, rule: str) -> _Found | None:
@@ -504,7 +513,7 @@ def _guess(text: str, prompt: str | None) -> Extraction | None:
             continue
         if prompt_words and prose.restates(sentence, prompt_words):
             continue
-        all_found = prose.candidates(text, start, end, spans)
+        all_found = prose.candidates(text, start, end, spans)[-_MAX_SENTENCE_VALUES:]
         if not all_found and denials.retracted(sentence):  # "Wait, that's wrong." takes back what came before
             return None
         looked += 1
@@ -531,6 +540,11 @@ def _asserted(text: str, start: int, end: int, found: list[prose.Candidate], i: 
     before = found[i - 1].end if i else start
     after = found[i + 1].start if i + 1 < len(found) else end
     c = found[i]
+    # "if x = 3", "suppose it is 3"; a marker in a modal clause too ("one might think the answer is 3"),
+    # while "it might be 3 or 4" is the model's own hedge, graded as the list it is
+    marked = prose.MARKER.search(text, max(start, c.start - 100), c.start) is not None
+    if denials.conditional(text, c.start, start, modals=marked):
+        return False
     return not (denials.qualified_before(text, max(start, before), c.start) or denials.denied_after(text, c.end, after))
 
 

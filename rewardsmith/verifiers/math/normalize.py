@@ -236,6 +236,7 @@ def split_unit(answer: str) -> tuple[str, str | None]:
         text = _DOUBLE_ESCAPE.sub(_one_backslash, text)
     text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
     text = strip_delimiters(text)
+    text = re.sub(r"^\s*[—―]\s*(?=\d)", "-", text)  # "—3": a dash before a number is its minus sign
     currency = None
     m = _CURRENCY.search(text.strip())
     if m:

@@ -8,8 +8,9 @@
 - `float_print(g, p, places, rel_tol)`: the round-off policy for a decimal against a value.
   At the default `rel_tol` (1e-12, float round-off) or below, a decimal matches an exact value it
   is not equal to only when it is what a float prints: 15 or more significant digits, within
-  `rel_tol`, for a value below 2**53 (above it floats cannot hold integers, so only equality
-  counts). `123456789012345000.0` is not 123456789012345678, `1.0e18` is not 10^18 + 1, while
+  `rel_tol` and at most 16 units in a float's last place (rounding to an integer reference), for a
+  value below 2**53 (above it floats cannot hold integers, so only equality counts).
+  `123456789012345000.0` is not 123456789012345678, `1.0e18` is not 10^18 + 1, while
   `0.08333333333333333` is 1/12. A larger `rel_tol` asks for approximate answers: then it alone decides.
 - `approximates(exact, approx, places)`: `x \\approx y` in a chain holds when y is x rounded (or
   cut) at the places y states, or within 1 %: `\\frac{2}{3} \\approx 0.667`, `\\frac{9.5}{3.14159}
@@ -29,6 +30,7 @@ _LONG_RATIONAL = 10**60  # a rational this large may hide a difference below _ZE
 ROUND_OFF = 1e-12  # a rel_tol at or below this (the default) is float round-off; above, approximations
 _FLOAT_DIGITS = 15  # a float prints at least this many significant digits
 _FLOAT_EXACT = 2**53  # floats hold every integer below this, and no decimal above it is a round-off
+_FLOAT_ULPS = 16  # round-off: at most this many units in a float's last place
 _APPROX_REL = 1e-2  # `\pi \approx 22/7`: an exact approximation within 1 %
 
 
@@ -78,12 +80,17 @@ def float_print(g: Fraction, p: Fraction, places: int | None, rel_tol: float, de
     Only the tolerance decides when `rel_tol` asks for approximations; at round-off level the decimal
     must be a float's print of a value below 2**53 (see the module docstring).
     """
-    if abs(g - p) > Fraction(rel_tol) * max(abs(g), abs(p)):
+    diff, size = abs(g - p), max(abs(g), abs(p))
+    if diff > Fraction(rel_tol) * size:
         return False
     if rel_tol > ROUND_OFF:
         return True
-    if max(abs(g), abs(p)) >= _FLOAT_EXACT or places is None:
+    if size >= _FLOAT_EXACT or places is None or size == 0:
         return False
+    if diff > _FLOAT_ULPS * Fraction(2) ** (math.floor(math.log2(size)) - 52):
+        return False  # more than a few units in a float's last place: not round-off
+    if g.denominator == 1 and diff >= Fraction(1, 2):
+        return False  # a float print of an integer rounds to it
     return significant_digits(p if decimal is None else decimal, places) >= _FLOAT_DIGITS
 
 
