@@ -433,6 +433,15 @@ def test_prompt_keeps_a_guess_out_of_a_restated_problem():
         (r"2\sqrt{2}", r"\sqrt{8}", True),
         ("1", r"\sin^2 x + \cos^2 x", True),
         (r"\log(6)", r"\log 2 + \log 3", True),
+        # our own white-box pass: a difference hidden below the digits a numeric zero reads
+        ("5", r"\sqrt{25 + e^{-1000}}", False),
+        ("5", r"\sqrt{25 + e^{-1000} e^{-1000} e^{-1000}}", False),
+        ("1", r"e^{e^{-1000}}", False),
+        ("|x|", r"\sqrt{x^2 + e^{-1000}}", False),
+        ("5", r"\sqrt{25 + \pi^{-1000}}", False),
+        ("1/2", r"\sin(10^{1000})", False),
+        ("5", "wrong = 5", False),  # a word label that is a statement is no label
+        ("5", r"\text{Area} = 5", True),
     ],
 )
 def test_red_team_classes(gold, pred, equal):

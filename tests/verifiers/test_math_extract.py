@@ -239,6 +239,9 @@ DENIED_7 = [
     "Final Answer: 7\nWait, that's wrong.",
     "<answer>not 7</answer>",
     "#### not 7",
+    "The answer is 7, not 7.",  # it says both
+    "The answer is $7$, or not $7$.",
+    "So it is 7, not 7.",
 ]
 STATED_7 = [
     "If we add them, the answer is 7.",
@@ -252,6 +255,8 @@ STATED_7 = [
     "Answer: Each day Tom eats 2 apples, so after 3 days he has 7 apples left.",
     "So \\boxed{7}. The answer is plausible.",
     "Final Answer: The final answer is 7. I hope it is correct.",
+    "The answer is 7, not 75.",
+    "The answer is 7, not 7.5.",
 ]
 
 
@@ -284,6 +289,7 @@ def test_a_stated_value_is_still_the_answer(text, strict):
         "B can be ruled out.",
         "I'd pick B, maybe C.",
         "A. B. C. D.",
+        "The answer is B, or not B.",
     ],
 )
 def test_two_letters_or_a_denied_letter_name_no_option(text):

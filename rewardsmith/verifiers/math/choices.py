@@ -116,9 +116,12 @@ def named_letters(text: str, choices: Choices) -> list[Letter]:
 
 def chosen_letter(text: str, choices: Choices) -> str | bool | None:
     """The one option letter a short answer names; False when it names none for certain (two or more
-    letters: a hedge or a list of options; only denied letters: "not D"); None when it names no letter."""
+    letters: a hedge or a list of options; only denied letters: "not D"; a letter both named and
+    denied); None when it names no letter."""
     letters = named_letters(text, choices)
     named = {x.letter for x in letters if not x.negated}
+    if named & {x.letter for x in letters if x.negated}:  # "D, or not D": it says both
+        return False
     if len(named) == 1:
         return named.pop()
     if named or letters:

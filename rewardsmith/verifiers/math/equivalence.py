@@ -216,7 +216,8 @@ def chain_value(rel: MathValue) -> MathValue | None:
         if any(_symbols(v) for v in rel.items):
             return None
         values, joins = list(rel.items), list(rel.ops)
-        if all(v.kind == "scalar" and v.literal for v in values) and len({v.expr for v in values}) == 1:
+        same = all(v.kind == "scalar" and v.literal for v in values) and len({v.expr for v in values}) == 1
+        if same and all(op == "=" for op in joins):
             return None  # "5 = 5" states nothing (while "3 + 10 = 13" states its result)
     stated = len(values) - 1
     for k, op in enumerate(joins):
@@ -336,15 +337,17 @@ class Comparer:
         zero = numerically_zero(a - b)  # exact values compare exactly: no tolerance, at any scale
         if zero and not has_long_rational(a, b):
             return Verdict(True, "numeric_value")
-        if zero and self.cfg.symbolic and _cheap_to_expand(a - b):
-            # sin(10^100)^2 + cos(10^100)^2 - 1 is zero to 400 digits, but 10^100 could hide a smaller
-            # difference: let algebra decide
+        if zero is not False and self.cfg.symbolic and _cheap_to_expand(a - b):
+            # zero to 400 digits, but a long rational (sin(10^100)^2 + cos(10^100)^2 - 1) or a sum of terms
+            # further apart than that (sqrt(25 + e^{-1000}) - 5) could hide a difference: algebra decides
             try:
                 if sp.simplify(a - b) == 0:
                     return Verdict(True, "symbolic_simplify")
             except Exception:
                 pass
-        return Verdict(False, "numeric_value" if zero is not None else "not_a_number")
+        if zero is False:
+            return Verdict(False, "numeric_value")
+        return Verdict(False, "numeric_undecided" if _num(a) is not None and _num(b) is not None else "not_a_number")
 
     def _approx(self, a: Any, b: Any, gold: MathValue, pred: MathValue) -> Verdict:
         """Decimals: the reference's stated precision for an exact prediction, else the tolerances."""
@@ -398,18 +401,20 @@ class Comparer:
 
         At each point where both sides are finite numbers, a - b must be zero to 400 digits: a
         relative tolerance would let `10^{12}x + 1` pass for `10^{12}x`."""
-        valid = 0
+        zeros = []
         for point in self._points(free):
             pa, pb = a.xreplace(point), b.xreplace(point)
             if _num(pa) is None or _num(pb) is None:
                 continue
-            zero = numerically_zero(pa - pb)
+            zero = numerically_zero(pa - pb, confirm=False)
             if zero is None:
                 continue
-            valid += 1
             if not zero:
                 return False
-        return True if valid >= 2 else None
+            zeros.append(pa - pb)
+        if len(zeros) < 2:
+            return None
+        return numerically_zero(zeros[0]) or None  # zero to 60 digits everywhere: confirmed at one point
 
     def ratio_constant(self, a: Any, b: Any) -> bool:
         """a / b is one non-zero constant: a = 0 and b = 0 are the same equation.
@@ -430,7 +435,9 @@ class Comparer:
                 ratio = pairs[0][0] / pairs[0][1]  # exact: a - ratio * b must vanish at every other point
                 if numerically_zero(ratio) is not False:
                     return False
-                return all(numerically_zero(pa - ratio * pb) is True for pa, pb in pairs[1:])
+                rest = [pa - ratio * pb for pa, pb in pairs[1:]]
+                quick = all(numerically_zero(d, confirm=False) is True for d in rest)
+                return quick and bool(numerically_zero(rest[0]))
         try:
             ratio = sp.cancel(a / b)
             return bool(ratio.is_number and ratio != 0 and ratio.is_finite)

@@ -303,7 +303,7 @@ def read_capture(raw: str, choices: Choices | None = None) -> _Capture | None:
                 break
             parts.append(span.text)
             last = span
-        if denials.denied_after(raw, last.end, len(raw)):  # "$3$ is wrong"
+        if denials.denied_after(raw, last.end, len(raw)) or _contradicted(raw, parts, last.end):  # "$3$ is wrong"
             return _REFUSED
         return _value(", ".join(parts))
     if _is_prose(raw):
@@ -358,9 +358,28 @@ def _read_prose(raw: str) -> _Capture:
         parts.append(nxt)
     following = found.index(parts[-1]) + 1
     stop = found[following].start if following < len(found) else len(raw)
-    if denials.denied_after(raw, parts[-1].end, stop):
+    if denials.denied_after(raw, parts[-1].end, stop) or _contradicted(raw, [c.text for c in parts], parts[-1].end):
         return _REFUSED
     return _value(", ".join(c.text for c in parts))
+
+
+def _whole(raw: str, start: int, end: int) -> bool:
+    """Whether raw[start:end] stands alone: "3" in "not 3", not in "35" or "3.5"."""
+    before, following = raw[start - 1 : start], raw[end : end + 2]
+    return not (before.isalnum() or following[:1].isalnum() or (following[:1] in ".," and following[1:].isdigit()))
+
+
+def _contradicted(raw: str, values: list[str], after: int) -> bool:
+    """Whether the rest of a capture denies a value it stated: "3, not 3", "$3$ (or not $3$)"."""
+    for value in values:
+        pos = raw.find(value, after)
+        while pos >= 0:
+            end = pos + len(value)
+            whole = _whole(raw, pos, end)
+            if whole and denials.qualified_before(raw, after, pos):
+                return True
+            pos = raw.find(value, end)
+    return False
 
 
 def _trim(raw: str) -> str:
@@ -529,6 +548,8 @@ def _guess(text: str, prompt: str | None) -> Extraction | None:
         while first > 0 and _joins_candidates(text, found[first - 1], found[first]):
             first -= 1  # "it might be 3 or 4": a hedge is graded as the list it is
         pick = found[last]
+        if any(c.text == pick.text for c in all_found if c not in found):  # "it is 3, not 3"
+            return None
         answer = _joined(text, found, first) if first < last else pick.text
         rule = {"math": "last_math", "bold": "bold", "run": "last_number"}[pick.kind]
         return Extraction(answer, rule, guessed=True)

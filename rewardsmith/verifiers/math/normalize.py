@@ -265,7 +265,9 @@ def split_unit(answer: str) -> tuple[str, str | None]:
     text = text.strip()
     text = re.sub(r"^\\?\$\s*", "", text)  # a leading currency sign
     text = _APPROX_LEAD.sub("", text)  # "\approx 3.14": the value the model gives
-    text = _WORD_LABEL.sub("", text)
+    label = _WORD_LABEL.match(text)
+    if label and not _STATEMENT.search(label.group(0)) and label.group(0).split()[0].lower() not in ("not", "wrong"):
+        text = text[label.end() :]
     text = _IN_PREFIX.sub("", text)
     compound = _compound_unit(re.sub(r"\s+", " ", text).strip())
     if compound is not None:

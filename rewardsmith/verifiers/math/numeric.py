@@ -4,7 +4,9 @@
   precision until the result has correct digits (up to `_ZERO_DIGITS`), so a difference of
   `10^{-51}` between `\\sqrt{10^{100}+1}` and `10^{50}` is seen as the non-zero number it is,
   whatever its size relative to the operands: no relative tolerance can be beaten by scaling.
-  A zero that has no digits at that precision is zero (identities of surds, logs, trig).
+  A zero that has no digits at that precision is zero (identities of surds, logs, trig) when every
+  part of the expression is of moderate size; `\\sqrt{25 + e^{-1000}} - 5` (10^-435) is undecided,
+  and the caller lets algebra decide.
 - `float_print(g, p, places, rel_tol)`: the round-off policy for a decimal against a value.
   At the default `rel_tol` (1e-12, float round-off) or below, a decimal matches an exact value it
   is not equal to only when it is what a float prints: 15 or more significant digits, within
@@ -23,9 +25,13 @@ import math
 from fractions import Fraction
 from typing import Any
 
+import mpmath
 import sympy as sp
 
+_QUICK_DIGITS = 60  # a first, cheap look for a non-zero digit
 _ZERO_DIGITS = 400  # the working precision (digits) up to which evalf looks for a non-zero digit
+_TINY_EXP, _LARGE_EXP = -30, 100  # sizes (powers of ten) of the parts a numeric zero can vouch for
+_MAX_NODES = 300  # an expression tree larger than this is not trusted to a numeric zero
 _LONG_RATIONAL = 10**60  # a rational this large may hide a difference below _ZERO_DIGITS digits
 ROUND_OFF = 1e-12  # a rel_tol at or below this (the default) is float round-off; above, approximations
 _FLOAT_DIGITS = 15  # a float prints at least this many significant digits
@@ -34,18 +40,33 @@ _FLOAT_ULPS = 16  # round-off: at most this many units in a float's last place
 _APPROX_REL = 1e-2  # `\pi \approx 22/7`: an exact approximation within 1 %
 
 
-def numerically_zero(expr: Any) -> bool | None:
-    """True when the constant `expr` is zero to `_ZERO_DIGITS` digits, False when it has a non-zero
-    digit, None when it is not a number that evalf can evaluate."""
+def numerically_zero(expr: Any, confirm: bool = True) -> bool | None:
+    """True when the constant `expr` is zero to `_ZERO_DIGITS` digits and every part of it is of a
+    moderate size (so no difference can hide below those digits); False when it has a non-zero digit;
+    None when undecided (not a number evalf can evaluate, or a zero the digits cannot vouch for).
+
+    `confirm=False` stops at `_QUICK_DIGITS` (a cheap first look: a non-zero difference almost always
+    shows there); a caller that gets True from it confirms once with `confirm=True`.
+    """
     if not isinstance(expr, sp.Basic):
         return None
     if expr.is_zero:
         return True
     if expr.has(sp.Sum, sp.Product):  # evalf of a sum to 10^7 terms crawls
         return None
+    for digits in (_QUICK_DIGITS, _ZERO_DIGITS) if confirm else (_QUICK_DIGITS,):
+        found = _digits_found(expr, digits)
+        if found is not False:
+            return None if found is None else False
+    # zero to _ZERO_DIGITS digits: trusted only when every part is of a moderate size; sqrt(25 + e^{-1000}) - 5
+    # is 10^-435, and exp(e^{-1000}) - 1 needs as many digits
+    return True if not confirm or moderate(expr) else None
+
+
+def _digits_found(expr: Any, digits: int) -> bool | None:
+    """Whether evalf with up to `digits` digits of working precision finds a non-zero digit."""
     try:
-        value = sp.N(expr, 15, maxn=_ZERO_DIGITS)
-        parts = value.as_real_imag()
+        parts = sp.N(expr, 15, maxn=digits).as_real_imag()
     except Exception:  # noqa: BLE001  (evalf raises many things on odd input)
         return None
     for part in parts:
@@ -54,6 +75,28 @@ def numerically_zero(expr: Any) -> bool | None:
         if not isinstance(part, sp.Float):
             return None
         if part._prec > 1:  # digits were found: a real non-zero number
+            return True
+    return False
+
+
+def moderate(expr: Any) -> bool:
+    """Whether every part of a constant expression is between 10^-30 and 10^100 in size (or zero):
+    then no term or argument is small or large enough to hide a difference below 400 digits."""
+    for i, node in enumerate(sp.preorder_traversal(expr)):
+        if i > _MAX_NODES:
+            return False
+        if not node.args and not isinstance(node, sp.Number):
+            continue  # constants such as pi and E are moderate
+        try:
+            size = abs(sp.N(node, 15))
+        except Exception:  # noqa: BLE001
+            return False
+        if not isinstance(size, sp.Number):
+            return False
+        if size.is_zero or (isinstance(size, sp.Float) and size._prec <= 1):
+            continue  # zero, or a difference that cancels (its parts are checked on their own)
+        exponent = float(mpmath.log10(mpmath.mpf(sp.Float(size)._mpf_)))
+        if not _TINY_EXP <= exponent <= _LARGE_EXP:
             return False
     return True
 
