@@ -242,6 +242,8 @@ DENIED_7 = [
     "The answer is 7, not 7.",  # it says both
     "The answer is $7$, or not $7$.",
     "So it is 7, not 7.",
+    "\\boxed{7} or maybe 5",  # a hedge outside the box
+    "<answer>7</answer> or 5",
 ]
 STATED_7 = [
     "If we add them, the answer is 7.",
@@ -290,6 +292,8 @@ def test_a_stated_value_is_still_the_answer(text, strict):
         "I'd pick B, maybe C.",
         "A. B. C. D.",
         "The answer is B, or not B.",
+        "\\boxed{B} or maybe C",
+        "B\nActually, it is not B.",
     ],
 )
 def test_two_letters_or_a_denied_letter_name_no_option(text):
@@ -306,6 +310,7 @@ def test_two_letters_or_a_denied_letter_name_no_option(text):
         "\\boxed{b}",
         "A and C are too small, so B.",
         "B\nBecause 3 + 4 = 7.",
+        "B\nBecause A is too small.",
     ],
 )
 def test_one_undenied_letter_is_the_choice(text):

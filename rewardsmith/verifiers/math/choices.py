@@ -116,16 +116,18 @@ def named_letters(text: str, choices: Choices) -> list[Letter]:
 
 def chosen_letter(text: str, choices: Choices) -> str | bool | None:
     """The one option letter a short answer names; False when it names none for certain (two or more
-    letters: a hedge or a list of options; only denied letters: "not D"; a letter both named and
-    denied); None when it names no letter."""
+    letters: a hedge or a list of options; a letter both named and denied); None when it names no
+    letter, or only denied ones ("not D": the rest of the answer is then read as words)."""
     letters = named_letters(text, choices)
     named = {x.letter for x in letters if not x.negated}
     if named & {x.letter for x in letters if x.negated}:  # "D, or not D": it says both
         return False
     if len(named) == 1:
         return named.pop()
-    if named or letters:
+    if named:
         return False
+    if letters:  # only denied letters ("not D", "15 (not A)"): the words decide what else is said
+        return None
     m = _LONE_LOWER.fullmatch(text)
     return m.group(1).upper() if m and m.group(1).upper() in choices.letters else None
 

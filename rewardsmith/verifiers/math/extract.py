@@ -46,7 +46,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rewardsmith.verifiers.math import denials, prose
-from rewardsmith.verifiers.math.choices import Choices, chosen_letter, last_letter, leading_letter
+from rewardsmith.verifiers.math.choices import Choices, chosen_letter, last_letter, leading_letter, named_letters
 from rewardsmith.verifiers.math.config import ExtractionConfig
 
 _MAX_ANSWER_CHARS = 1000  # an "answer" captured after a marker is cut here
@@ -94,6 +94,12 @@ _CORRECTION = re.compile(r"\b(?:but|rather|instead|mais|sondern|pero)\b|;", re.I
 _RESTATED = re.compile(
     r"\s*\(\s*(?:i\.?\s*e\.?|that\s+is|approx(?:imately|\.)?|about|roughly|≈|\\approx|=)\s*,?\s*([^()]{1,40})\)",
     re.I,
+)
+#: an alternative written right after a box or tag: "\\boxed{3} or maybe 5", "</answer> or B"
+_HEDGE_AFTER = re.compile(
+    r"[\s$.,]*(?:\\text\{\s*)?(?:or|ou|oder|或|或者|أو|या)\b\s*\}?\s*(?:maybe|perhaps|possibly|probably)?[\s$]*"
+    r"(?:\d|\\(?!boxed|fbox)[a-z]+|\(?[A-J]\b|-\s*\d)",
+    re.IGNORECASE,
 )
 _HEDGE = re.compile(r"\s*(?:,?\s*(?:or|ou|o|oder|или|或|或者|أو|या)\s+(?:maybe\s+|perhaps\s+)?)\s*", re.IGNORECASE)
 _NOT_ANSWERS = {"correct", "not", "as", "that", "this", "wrong", "to", "i", "i'm", "we", "unknown", "unclear", "below"}
@@ -510,6 +516,8 @@ def _explicit(text: str, config: ExtractionConfig, choices: Choices | None) -> E
         return False
     if any(f.answer is None and f.start > chosen.start for f, _ in found) or denials.retracted(text[chosen.end :]):
         return False
+    if chosen.rule in ("boxed", "answer_tag") and _HEDGE_AFTER.match(text, chosen.end):
+        return False  # "\\boxed{3} or maybe 5": a hedge outside the box
     return Extraction(chosen.answer, chosen.rule)
 
 
@@ -570,12 +578,15 @@ def _asserted(text: str, start: int, end: int, found: list[prose.Candidate], i: 
 
 
 def _choice_guess(text: str, choices: Choices) -> str | None:
-    """An option letter in prose: a short first line that opens with one ("B\nBecause…"), else the
-    letter the conclusion names."""
-    first_line = text.split("\n", 1)[0]
+    """An option letter in prose: a short first line that opens with one ("B" then the reasons) and
+    that the rest neither denies nor takes back, else the letter the conclusion names."""
+    first_line, _, rest = text.partition("\n")
     if len(first_line) <= _SHORT_FIRST_LINE:
         letter = leading_letter(first_line, choices)
         if letter:
+            tail = rest[-_GUESS_WINDOW:]
+            if denials.retracted(tail) or any(x.negated and x.letter == letter for x in named_letters(tail, choices)):
+                return None  # "B", then "Actually, it is not B."
             return letter
     return last_letter(text[-300:], choices)
 
