@@ -244,6 +244,7 @@ DENIED_7 = [
     "So it is 7, not 7.",
     "\\boxed{7} or maybe 5",  # a hedge outside the box
     "<answer>7</answer> or 5",
+    "Die Antwort: Janeth aura 7 $, which is wrong.",  # a weak reading is denied too
 ]
 STATED_7 = [
     "If we add them, the answer is 7.",

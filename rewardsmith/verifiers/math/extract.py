@@ -338,15 +338,14 @@ def _read_prose(raw: str) -> _Capture:
             return True
         return i == 0 and anchor == 0 and denials.denies(raw[: found[0].start])
 
+    kind = "value"
     if _LEAD_IN.fullmatch(raw[: found[0].start]) or blocked(0):
         i = 0
     else:
         after_verb = [i for i, c in enumerate(found) if any(v <= c.start for v in verbs)]
-        if not after_verb:
-            # "aura encore 220 $" (a verb we do not know) or "the same as in part 2" (a remark): a weak
-            # reading, which an earlier explicit answer outranks
-            return _Capture(_joined(raw, found, 0), "weak")
-        i = after_verb[0]
+        # without a verb before any value, "aura encore 220 $" (a verb we do not know) or "the same as
+        # in part 2" (a remark): a weak reading, which an earlier explicit answer outranks
+        i, kind = (after_verb[0], "value") if after_verb else (0, "weak")
     while blocked(i):
         corrected = [  # "not 5; it is 7", "not 5 but 7"
             j
@@ -366,7 +365,7 @@ def _read_prose(raw: str) -> _Capture:
     stop = found[following].start if following < len(found) else len(raw)
     if denials.denied_after(raw, parts[-1].end, stop) or _contradicted(raw, [c.text for c in parts], parts[-1].end):
         return _REFUSED
-    return _value(", ".join(c.text for c in parts))
+    return _Capture(", ".join(c.text for c in parts), kind)
 
 
 def _whole(raw: str, start: int, end: int) -> bool:

@@ -50,7 +50,7 @@ def numerically_zero(expr: Any, confirm: bool = True) -> bool | None:
     """
     if not isinstance(expr, sp.Basic):
         return None
-    if expr.is_zero:
+    if expr == 0:  # structural: `is_zero` would ask SymPy's assumptions, which can cost a minimal polynomial
         return True
     if expr.has(sp.Sum, sp.Product):  # evalf of a sum to 10^7 terms crawls
         return None
