@@ -280,6 +280,7 @@ def test_a_sympy_failure_is_not_equal_never_unscored(monkeypatch):
         (r"\frac{1}{2}", r"\sin 3 = 1/2", False),
         ("3", r"x = 3 \approx 5", False),  # an approximation must approximate
         (r"\frac{2}{3}", r"\frac{2}{3} = 0.667", True),  # "=" with a rounded decimal is an approximation
+        (r"\frac{1}{3}", "x = 0.333 = 1/3", True),  # ... on either side: the exact side is the value
         (r"\frac{1}{3}", r"x = \frac{1}{3} \approx 0.33", True),  # what follows \approx only approximates
         ("3.01", r"\frac{9.5}{3.14159} \approx 3.01", False),
         ("5", "5 = 5", False),  # states nothing

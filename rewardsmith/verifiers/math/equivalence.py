@@ -224,14 +224,17 @@ def chain_value(rel: MathValue) -> MathValue | None:
         holds = _side_holds(values[k], values[k + 1], op)
         if holds is False:
             return None  # "9 = 3", "1 + 1 = 3", "x = 3 \approx 5": a false chain states no value
-        if holds == "approx":
-            stated = min(stated, k)  # "x = 1/3 \approx 0.33", "2/3 = 0.667": the exact side is the value
+        if holds == "approx":  # "x = 1/3 \\approx 0.33", "2/3 = 0.667": the exact side is the value
+            stated = min(stated, k)
+        elif holds == "approx_before":  # "x = 0.333 = 1/3": the exact side comes second
+            stated = min(stated, k + 1)
     return values[stated]
 
 
 def _side_holds(x: MathValue, y: MathValue, op: str) -> bool | str | None:
-    """Whether `x op y` holds for two constant sides: True (equal), "approx" (y approximates x, or x
-    approximates y, at the places the decimal states), False; None when it cannot be checked."""
+    """Whether `x op y` holds for two constant sides: True (equal), "approx" (y approximates x at the
+    places y states), "approx_before" (`0.333 = 1/3`: x approximates y), False; None when it cannot be
+    checked."""
     if x.kind != "scalar" or y.kind != "scalar" or not isinstance(x.expr, sp.Basic) or not isinstance(y.expr, sp.Basic):
         return None
     if x.expr.free_symbols or y.expr.free_symbols or isinstance(x.expr, sp.MatrixBase):
@@ -240,14 +243,17 @@ def _side_holds(x: MathValue, y: MathValue, op: str) -> bool | str | None:
         zero = numerically_zero(x.expr - y.expr)
         if zero is None or zero:
             return None if zero is None else True
-    exact, approx = (y, x) if x.decimals is not None and y.decimals is None else (x, y)
+    flipped = op == "=" and x.decimals is not None and y.decimals is None
+    exact, approx = (y, x) if flipped else (x, y)
     fe, fa = _fraction(exact.expr), _fraction(approx.expr)
     if fe is None or fa is None:
         return None
     places = approx.decimals if approx.decimals is not None else (0 if approx.literal else None)
     if op == "=" and places is None:
         return False  # two exact values that differ
-    return "approx" if approximates(fe, fa, places) else False
+    if not approximates(fe, fa, places):
+        return False
+    return "approx_before" if flipped else "approx"
 
 
 class Comparer:
