@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rewardsmith.verifiers.math.denials import conditional, denied_after, denies, qualified_before, retracted
+from rewardsmith.verifiers.math.denials import (
+    alternative,
+    conditional,
+    denied_after,
+    denies,
+    qualified_before,
+    retracted,
+)
 
 
 @pytest.mark.parametrize(
@@ -81,3 +88,11 @@ def test_retractions_and_denying_words():
     assert not retracted(" and the other root is 5.")
     assert denies("wrong") and denies("not correct") and denies("not the right one")
     assert not denies("no solution") and not denies("correct") and not denies("Tuesday")
+
+
+def test_another_answer_offered_after_one():
+    assert alternative(". The answer could also be 5.")
+    assert alternative(" (or possibly 5)")
+    assert alternative(". Alternatively, the answer is 5.")
+    assert not alternative(". The answer could also be written as 6/2.")
+    assert not alternative(". Alternatively, one can substitute to get 3.")

@@ -245,6 +245,9 @@ DENIED_7 = [
     "\\boxed{7} or maybe 5",  # a hedge outside the box
     "<answer>7</answer> or 5",
     "Die Antwort: Janeth aura 7 $, which is wrong.",  # a weak reading is denied too
+    "\\boxed{7}\n\nNote: the answer could also be 5.",  # another answer offered: a hedge
+    "\\boxed{7} (or possibly 5)",
+    "The answer is 7 (or 5 if we count differently).",  # the list 7, 5
 ]
 STATED_7 = [
     "If we add them, the answer is 7.",
@@ -260,6 +263,9 @@ STATED_7 = [
     "Final Answer: The final answer is 7. I hope it is correct.",
     "The answer is 7, not 75.",
     "The answer is 7, not 7.5.",
+    "\\boxed{7}. The answer could also be written as 14/2.",
+    "\\boxed{7}. But if the question meant pairs, the answer would be 5.",  # a counterfactual is no revision
+    "\\boxed{7}. Alternatively, one can substitute to get 7.",
 ]
 
 

@@ -13,7 +13,8 @@ path (markers, boxes, option letters, guesses):
 - `conditional(text, marker_start)`: a marker inside a conditional or attributed clause
   ("Suppose the answer is 3", "If the answer is 3, then…", "a naive student might think the
   answer is 3");
-- `retracted(text)`: a retraction of what came before ("Wait, that's wrong.", "I made a mistake").
+- `retracted(text)`: a retraction of what came before ("Wait, that's wrong.", "I made a mistake");
+- `alternative(text)`: another answer offered after one ("the answer could also be 5").
 
 Each is a bounded regular expression over a short window, so the cost does not grow with the
 completion.
@@ -61,6 +62,7 @@ _NEGATION = re.compile(
     r"|non|pas|nicht|kein|keine|не)(?![A-Za-z])|n't|不是|不|ليس|नहीं",
     re.IGNORECASE,
 )
+_SENTENCE_START = re.compile(r"[.;!?。；\n]")
 _CLAUSE_PUNCT = re.compile(r"[,.;:!?。，；]")
 
 _MODALS = re.compile(r"(?<![A-Za-z])(?:might|may|could)(?![A-Za-z])", re.IGNORECASE)
@@ -73,6 +75,13 @@ _CONDITION = re.compile(rf"(?<![A-Za-z])(?:{_CONDITIONS})(?![A-Za-z])", re.IGNOR
 #: where the clause that holds a marker begins: punctuation, or "but" ("…might be wrong but the answer is 3")
 _CLAUSE_START = re.compile(r"[.;:!?,。，；\n]|\bbut\b|\bthen\b", re.IGNORECASE)
 
+_ALTERNATIVE = re.compile(
+    r"\b(?:could|might|may|can)\s+also\s+be\s+(?!written|expressed|simplified|rewritten|shown|seen|checked|verified"
+    r"|obtained|found|computed|derived|confirmed|solved)"
+    r"|\balternatively,?\s+(?:the\s+answer|it)\s+(?:is|could\s+be|might\s+be|may\s+be)\b"
+    r"|^[\s$.,)}]*\(?\s*or\s+(?:maybe|perhaps|possibly)\b",
+    re.IGNORECASE,
+)
 _RETRACTION = re.compile(
     r"\b(?:wait|hmm+|oops|no)\b[\s,.!:]*(?:that|this|it)(?:'s|\s+is|\s+was)\s+(?:wrong|incorrect|not\s+(?:right|correct))"
     r"|\b(?:that|this|the\s+(?:above|previous)\s+answer|my\s+(?:previous\s+)?answer)\s*(?:'s|\s+is|\s+was)\s+"
@@ -80,6 +89,12 @@ _RETRACTION = re.compile(
     r"|\bI\s+made\s+an?\s+(?:mistake|error)\b|\blet\s+me\s+(?:redo|recompute|recalculate|start\s+over|try\s+again)\b",
     re.IGNORECASE,
 )
+
+
+def alternative(text: str) -> bool:
+    """Whether `text` (what follows an answer) offers another one: "the answer could also be 5",
+    "Alternatively, the answer is 5", "or perhaps 5" (a hedge, not a second way to write it)."""
+    return _ALTERNATIVE.search(text[:300]) is not None
 
 
 def qualified_before(text: str, start: int, end: int) -> bool:
@@ -121,6 +136,16 @@ def conditional(text: str, marker_start: int, floor: int = 0, modals: bool = Tru
     if _CONDITION.search(text, clause_start, marker_start) is not None:
         return True
     return modals and _MODALS.search(text, clause_start, marker_start) is not None
+
+
+def counterfactual(text: str, marker: re.Match[str]) -> bool:
+    """Whether a marker in the conditional mood follows a condition in its sentence: "If the question
+    meant pairs, the answer would be 5" (the comma would otherwise end the condition)."""
+    if "would" not in marker.group(0).lower():
+        return False
+    begin = max(0, marker.start() - 150)
+    start = max((m.end() for m in _SENTENCE_START.finditer(text, begin, marker.start())), default=begin)
+    return _CONDITION.search(text, start, marker.start()) is not None
 
 
 def retracted(text: str) -> bool:

@@ -101,7 +101,9 @@ _HEDGE_AFTER = re.compile(
     r"(?:\d|\\(?!boxed|fbox)[a-z]+|\(?[A-J]\b|-\s*\d)",
     re.IGNORECASE,
 )
-_HEDGE = re.compile(r"\s*(?:,?\s*(?:or|ou|o|oder|или|或|或者|أو|या)\s+(?:maybe\s+|perhaps\s+)?)\s*", re.IGNORECASE)
+_HEDGE = re.compile(
+    r"\s*(?:,?\s*\(?\s*(?:or|ou|o|oder|или|或|或者|أو|या)\s+(?:maybe\s+|perhaps\s+|possibly\s+)?)\s*", re.IGNORECASE
+)
 _NOT_ANSWERS = {"correct", "not", "as", "that", "this", "wrong", "to", "i", "i'm", "we", "unknown", "unclear", "below"}
 #: a final sentence that gives up: no guess is taken from the sentences before it
 _GIVE_UP = re.compile(
@@ -457,7 +459,7 @@ def _answer_is(text: str, choices: Choices | None = None) -> _Found | None:
     markers = prose.last_markers(text, _MAX_MARKERS)
     remark: _Found | None = None
     for marker in reversed(markers):
-        if denials.conditional(text, marker.start()):
+        if denials.conditional(text, marker.start()) or denials.counterfactual(text, marker):
             continue
         rest = text[marker.end() : marker.end() + _MAX_ANSWER_CHARS]
         head = rest.lstrip(" *_:\t\n")
@@ -513,7 +515,10 @@ def _explicit(text: str, config: ExtractionConfig, choices: Choices | None) -> E
     chosen = decisive[0]
     if chosen.answer is None:  # "The answer is not 3" / "The answer is A or B" as the last word
         return False
-    if any(f.answer is None and f.start > chosen.start for f, _ in found) or denials.retracted(text[chosen.end :]):
+    after = text[chosen.end :]
+    if any(f.answer is None and f.start > chosen.start for f, _ in found) or denials.retracted(after):
+        return False
+    if chosen.rule != "answer_is" and denials.alternative(after):  # "\\boxed{3}. It could also be 5."
         return False
     if chosen.rule in ("boxed", "answer_tag") and _HEDGE_AFTER.match(text, chosen.end):
         return False  # "\\boxed{3} or maybe 5": a hedge outside the box
