@@ -14,7 +14,8 @@ the options the case's call translates to. Accuracy and false positives count un
 disputed ones (a peer label we judge wrong, or a peer's convention) are reported apart.
 
 Part 2 — our corpora (math_cases, math_holdout, math_completions: issue 20's model-output styles
-in eight languages, white-box attacks): rewardsmith (with each row's options), Math-Verify
+in eight languages, white-box attacks; math_redteam: every reproducing case of the white-box red
+team's report, disputed conventions reported apart): rewardsmith (with each row's options), Math-Verify
 (`parse("$gold$")`, `parse(completion)`: its best call on our rows), TRL's `accuracy_reward`, and
 a naive `sympy.simplify(a - b) == 0`.
 
@@ -51,7 +52,7 @@ from rewardsmith.core.pool import ProcessPool  # noqa: E402
 from rewardsmith.verifiers.math import extract_answer, math_answer, math_equal  # noqa: E402
 
 DATA = ROOT / "tests/data"
-OWN = ["math_cases.jsonl", "math_holdout.jsonl", "math_completions.jsonl"]
+OWN = ["math_cases.jsonl", "math_holdout.jsonl", "math_completions.jsonl", "math_redteam.jsonl"]
 Grade = Callable[[dict[str, Any]], bool]
 
 
@@ -319,9 +320,9 @@ def part_own(args: argparse.Namespace) -> dict[str, Any]:
         summarize(name, run_grader(build(), cases, args.workers, args.timeout, other), cases) for name, build in graders
     ]
     table(rows, rows[1])
-    print("\nper split (rewardsmith / math-verify best / naive):")
+    print("\nper split, undisputed (rewardsmith / math-verify best / naive):")
     for split in splits:
-        idx = [i for i, c in enumerate(cases) if c["split"] == split]
+        idx = [i for i, c in enumerate(cases) if c["split"] == split and not c.get("disputed")]
         accs = [sum(r["got"][i] == cases[i]["expected"] for i in idx) / len(idx) for r in (rows[0], rows[1], rows[3])]
         print(f"  {split:12} n={len(idx):3d}  " + "  ".join(f"{a * 100:5.1f}%" for a in accs))
     print("per category of issue 20's cases (rewardsmith / math-verify best):")
@@ -329,6 +330,17 @@ def part_own(args: argparse.Namespace) -> dict[str, Any]:
         idx = [i for i, c in enumerate(cases) if c["split"] == "completions" and c["category"] == cat]
         accs = [sum(r["got"][i] == cases[i]["expected"] for i in idx) / len(idx) for r in (rows[0], rows[1])]
         print(f"  {cat:12} n={len(idx):3d}  " + "  ".join(f"{a * 100:5.1f}%" for a in accs))
+    print("per category of the red team's cases, undisputed (rewardsmith / math-verify best):")
+    for cat in sorted({c["category"] for c in cases if c["split"] == "redteam"}):
+        idx = [
+            i for i, c in enumerate(cases) if c["split"] == "redteam" and c["category"] == cat and not c.get("disputed")
+        ]
+        accs = [sum(r["got"][i] == cases[i]["expected"] for i in idx) / max(1, len(idx)) for r in (rows[0], rows[1])]
+        print(f"  {cat:12} n={len(idx):3d}  " + "  ".join(f"{a * 100:5.1f}%" for a in accs))
+    print("disputed (the red team's label / ours, and why):")
+    for i, c in enumerate(cases):
+        if c.get("disputed"):
+            print(f"  {c['id']}: red team {c['expected']}, ours {rows[0]['got'][i]} -- {c['disputed']}")
     print(f"rewardsmith FP: {rows[0]['fp'] or 'none'}; FN: {rows[0]['fn'] or 'none'}")
     for r in rows[1:]:
         print(f"{r['name']}: FP {len(r['fp'])} {r['fp'][:8]}{' ...' if len(r['fp']) > 8 else ''}")
@@ -401,12 +413,18 @@ def targets(peers: dict[str, Any], own: dict[str, Any], speed: dict[str, float])
     fp_anywhere = ours["fp"] + own["ours"]["fp"]
     hangs = ours["hangs"] + own["ours"]["hangs"]
     tput = (ours["tput"] / mv["tput"], own["ours"]["tput"] / own["mv"]["tput"])
-    own_labels = {s: [c for c in own["cases"] if c["split"] == s] for s in ("cases", "holdout", "completions")}
+    own_labels = {
+        s: [c for c in own["cases"] if c["split"] == s and not c.get("disputed")]
+        for s in ("cases", "holdout", "completions", "redteam")
+    }
     got = dict(zip((c["id"] for c in own["cases"]), own["ours"]["got"], strict=True))
 
     def acc(rows: list[dict[str, Any]]) -> str:
         right = sum(got[c["id"]] == c["expected"] for c in rows)
         return f"{right}/{len(rows)} ({right / len(rows) * 100:.1f}%)"
+
+    def all_right(rows: list[dict[str, Any]]) -> bool:
+        return all(got[c["id"]] == c["expected"] for c in rows)
 
     print(f"\n## Targets (issue 20), {cpu_count()} cores; ratios against anchors measured in this run\n")
     lines = [
@@ -422,9 +440,6 @@ def targets(peers: dict[str, Any], own: dict[str, Any], speed: dict[str, float])
             "0",
             not fp_anywhere,
         ),
-        ("own corpus math_cases", acc(own_labels["cases"]), "no regression (all labels)", True),
-        ("own corpus math_holdout", acc(own_labels["holdout"]), "no regression (all labels)", True),
-        ("issue 20 cases math_completions", acc(own_labels["completions"]), "all labels", True),
         (
             "throughput vs Math-Verify (cases/s, same workers)",
             f"{tput[0]:.1f}x on the peer suites, {tput[1]:.1f}x on our corpora",
@@ -439,6 +454,13 @@ def targets(peers: dict[str, Any], own: dict[str, Any], speed: dict[str, float])
         ),
         ("hangs (hard timeout kills)", f"{len(hangs)} {hangs or ''}", "0", not hangs),
     ]
+    splits = [
+        ("own corpus math_cases", "cases", "no regression (all labels)"),
+        ("own corpus math_holdout", "holdout", "no regression (all labels)"),
+        ("issue 20 cases math_completions", "completions", "all labels"),
+        ("red team cases math_redteam, undisputed", "redteam", "all labels"),
+    ]
+    lines[2:2] = [(name, acc(own_labels[s]), target, all_right(own_labels[s])) for name, s, target in splits]
     for name, value, target, ok in lines:
         print(f"- {name}: {value}  [target {target}: {'met' if ok else 'MISSED'}]")
 

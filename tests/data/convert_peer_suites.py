@@ -86,6 +86,27 @@ DISPUTES: dict[str, str] = {
         "a convention of Math-Verify (strict=False renames variables): f(x) and f(y) are different expressions "
         "of the problem's variables; we have no renaming option"
     ),
+    "math-verify/test_all/test_latex_notation/9": (
+        "a false chain: the completion states 1/2 = 10/9; a chain whose constant sides differ states no value "
+        "(our policy since the red team's \\boxed{9 = 3} for 3), so its last side is not read as the answer"
+    ),
+    "math-verify/test_all/test_relations_math/10": (
+        "a false chain: 'x = 5+5+1 = 7 = 11' states 11 = 7; a chain whose constant sides differ states no "
+        "value (our policy since the red team's \\boxed{1+1=3} for 3), so its last side is not read as the "
+        "answer"
+    ),
+    "math-verify/test_all/test_relations_math/13": (
+        "a false chain: 'x = 5+5+1 = 1/3 \\approx 11' states 11 = 1/3 and 1/3 ~ 11; a chain whose sides "
+        "disagree states no value (our policy since the red team's \\boxed{x = 3 \\approx 5})"
+    ),
+    "math-verify/test_all/test_relations_math/16": (
+        "'x = 1/3 \\approx 1.3': 1.3 is no approximation of 1/3 (0.333...), so the answer states two values "
+        "that disagree; we read no value from it (the red team's \\boxed{x = 3 \\approx 5} class)"
+    ),
+    "math-verify/test_all/test_relations_math/26": (
+        "a false chain: 'z = 3+3 = 2' states 6 = 2; a chain whose constant sides differ states no value (our "
+        "policy since the red team's \\boxed{1+1=3} for 3), while the reference 'z = 1 + 1 = 2' states 2"
+    ),
 }
 
 

@@ -273,7 +273,14 @@ def test_a_sympy_failure_is_not_equal_never_unscored(monkeypatch):
         (r"\frac{\sqrt{6}}{6}", r"\frac{NO}{BO}=\frac{1}{\sqrt6}", True),
         ("1", "|AB| = 1", True),
         ("x^2", "f(x)=x^2", True),
-        ("11", "x = 5+5+1 = 7 = 11", True),  # a chain states its last side
+        ("11", "x = 5+5+1 = 11", True),  # a chain states its last side
+        ("11", "x = 5+5+1 = 7 = 11", False),  # ... when it holds: 11 = 7 is false, so it states nothing
+        ("3", r"9 = 3", False),
+        ("3", r"1+1=3", False),
+        (r"\frac{1}{2}", r"\sin 3 = 1/2", False),
+        ("3", r"x = 3 \approx 5", False),  # an approximation must approximate
+        (r"\frac{2}{3}", r"\frac{2}{3} = 0.667", True),  # "=" with a rounded decimal is an approximation
+        (r"\frac{1}{3}", "x = 0.333 = 1/3", True),  # ... on either side: the exact side is the value
         (r"\frac{1}{3}", r"x = \frac{1}{3} \approx 0.33", True),  # what follows \approx only approximates
         ("3.01", r"\frac{9.5}{3.14159} \approx 3.01", False),
         ("5", "5 = 5", False),  # states nothing
@@ -377,3 +384,66 @@ def test_prompt_keeps_a_guess_out_of_a_restated_problem():
     completion = "He has 17 + 5 = 22 sheep.\n\nA farmer has 17 sheep and buys 5 more."
     assert r.score({"prompt": prompt, "completion": completion, "answer": "22"}).value == 1.0
     assert r.score({"prompt": prompt, "completion": completion, "answer": "5"}).value == 0.0
+
+
+# -- the red team's classes (tests/data/math_redteam.jsonl holds their own cases; these are other members) --
+@pytest.mark.parametrize(
+    "gold, pred, equal",
+    [
+        # H3: a decimal matches an exact value only as a float's print below 2**53
+        ("9007199254740993", "9007199254740992.0", False),
+        ("120000000000000000001", "1.2e20", False),
+        ("120000000000000000001", r"1.2\times10^{20}", False),
+        ("123456789", "123456789.0", True),
+        ("1/12", "0.08333333333333333", True),
+        ("0.3", "0.30000000000000004", True),
+        # H4: a chain must hold
+        ("5", "2+2=5", False),
+        ("3", "x = 2 = 3", False),
+        ("7", r"6 = 2 \cdot 3 = 7", False),
+        ("4", "x = 2+2 = 4", True),
+        # H5: words that state something about the value keep it text
+        ("3", r"3 \text{ (not sure)}", False),
+        ("3", r"3 \text{ or maybe } 4", False),
+        ("5", r"5 \text{ is incorrect}", False),
+        ("3", r"3 \text{ apples}", True),
+        ("12", r"12 \text{ cm}^2", True),
+        # H6: values pair by name when both sides name them
+        ("(a,b)=(1,2)", "(b,a)=(2,1)", True),
+        ("(a,b)=(1,2)", "(b,a)=(1,2)", False),
+        ("x=1, y=2", "(x, y) = (1, 2)", True),
+        # H7: currencies are units
+        (r"\$5", r"5 \text{ yen}", False),
+        ("5 dollars", "€5", False),
+        ("€5", "5 euros", True),
+        (r"\$5", "5", True),
+        # H8: one percent reading per plain reference
+        ("0.5", r"0.5\%", False),
+        ("0.5", r"50\%", True),
+        ("2", r"200\%", False),
+        ("2", r"2\%", True),
+        # H9: numbers side by side are no product
+        ("10", "2 5", False),
+        ("20", "10 2", False),
+        # H10: exact values compare exactly at any scale
+        ("x^2", "x^2 + 10^{-20}", False),
+        ("e^{x}", "e^{x} + 10^{-30}", False),
+        (r"\pi", r"\pi + 10^{-100}", False),
+        ("10^{100}", r"\sqrt{10^{200}+1}", False),
+        ("y = 10^{12}x", "y = 10^{12}x + 1", False),
+        (r"2\sqrt{2}", r"\sqrt{8}", True),
+        ("1", r"\sin^2 x + \cos^2 x", True),
+        (r"\log(6)", r"\log 2 + \log 3", True),
+        # our own white-box pass: a difference hidden below the digits a numeric zero reads
+        ("5", r"\sqrt{25 + e^{-1000}}", False),
+        ("5", r"\sqrt{25 + e^{-1000} e^{-1000} e^{-1000}}", False),
+        ("1", r"e^{e^{-1000}}", False),
+        ("|x|", r"\sqrt{x^2 + e^{-1000}}", False),
+        ("5", r"\sqrt{25 + \pi^{-1000}}", False),
+        ("1/2", r"\sin(10^{1000})", False),
+        ("5", "wrong = 5", False),  # a word label that is a statement is no label
+        ("5", r"\text{Area} = 5", True),
+    ],
+)
+def test_red_team_classes(gold, pred, equal):
+    assert verify(gold, pred).equal is equal

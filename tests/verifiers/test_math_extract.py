@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rewardsmith.core.errors import ConfigError, InputError
-from rewardsmith.verifiers.math import Choices, ExtractionConfig, extract_answer, parse_choices
+from rewardsmith.verifiers.math import Choices, ExtractionConfig, extract_answer, math_answer, parse_choices
 from rewardsmith.verifiers.math.choices import last_letter, leading_letter, reference_letter
 from rewardsmith.verifiers.math.extract import Extraction, extract_reference, last_boxed, matching_brace
 
@@ -147,7 +147,8 @@ def test_hedges_are_lists_and_denials_are_not_answers():
     assert extract_answer("The answer is either 3, 5 or 7.").answer == "3, 5, 7"
     assert extract_answer("So it might be 3 or 4.").answer == "3, 4"
     assert extract_answer(r"$\boxed{3}$ or $\boxed{5}$").answer == "3, 5"
-    assert extract_answer("We tried 4 first. It is not 4.").answer == "4"  # the earlier sentence states it
+    # a denial ends the guess: it never falls back to the value an earlier sentence stated
+    assert extract_answer("We tried 4 first. It is not 4.") is None
     assert extract_answer("Let x be 3. Then we simplify. I cannot determine the answer.") is None
 
 
@@ -216,3 +217,127 @@ def test_choices_and_letters():
     ]
     assert reference_letter("Alina and the answer is\n(C) Cecile", abcd) == "C"
     assert last_letter("It's not A, so I think it's B", abcd) == "B" and last_letter("A or B", abcd) is None
+
+
+# -- the red team's classes (tests/data/math_redteam.jsonl holds their own cases; these are other members) --
+DENIED_7 = [
+    "The answer is not 7.",
+    "The answer isn't 7.",
+    "The final answer is surely not $7$.",
+    "The answer is no more than 7.",
+    "The answer is at most 7.",
+    "The answer is greater than or equal to 7.",
+    "The answer is something other than 7.",
+    "The answer is divisible by 7.",
+    "The answer is 7 or more.",
+    "The answer is 7, which is wrong.",
+    "If the answer is 7, then 7+7 = 15, which is absurd.",
+    "Assume the answer is 7.",
+    "Many might guess the answer is 7, but that's not it.",
+    "\\boxed{7}. Hmm, wait: the answer is not 7.",
+    "\\boxed{7}\nActually, that is incorrect.",
+    "Final Answer: 7\nWait, that's wrong.",
+    "<answer>not 7</answer>",
+    "#### not 7",
+    "The answer is 7, not 7.",  # it says both
+    "The answer is $7$, or not $7$.",
+    "So it is 7, not 7.",
+    "\\boxed{7} or maybe 5",  # a hedge outside the box
+    "<answer>7</answer> or 5",
+    "Die Antwort: Janeth aura 7 $, which is wrong.",  # a weak reading is denied too
+    "\\boxed{7}\n\nNote: the answer could also be 5.",  # another answer offered: a hedge
+    "\\boxed{7} (or possibly 5)",
+    "The answer is 7 (or 5 if we count differently).",  # the list 7, 5
+]
+STATED_7 = [
+    "If we add them, the answer is 7.",
+    "The answer is 7, not 5.",
+    "The answer is not 5 but 7.",
+    "The answer is not 5; it is 7.",
+    "I might be wrong, but the answer is 7.",
+    "The answer is therefore 7.",
+    "Suppose x = 2. Then the answer is 7.",
+    "Answer: In total, 7 apples.",
+    "Answer: Each day Tom eats 2 apples, so after 3 days he has 7 apples left.",
+    "So \\boxed{7}. The answer is plausible.",
+    "Final Answer: The final answer is 7. I hope it is correct.",
+    "The answer is 7, not 75.",
+    "The answer is 7, not 7.5.",
+    "\\boxed{7}. The answer could also be written as 14/2.",
+    "\\boxed{7}. But if the question meant pairs, the answer would be 5.",  # a counterfactual is no revision
+    "\\boxed{7}. Alternatively, one can substitute to get 7.",
+]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("text", DENIED_7)
+def test_a_denied_qualified_conditional_or_retracted_value_is_no_answer(text, strict):
+    assert math_answer(strict=strict).score({"completion": text, "answer": "7"}).value == 0.0
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("text", STATED_7)
+def test_a_stated_value_is_still_the_answer(text, strict):
+    score = math_answer(strict=strict).score({"completion": text, "answer": "7"})
+    assert score.value == 1.0, score.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The answer is B or C.",
+        "Answer: B/C",
+        "\\boxed{B \\text{ or } C}",
+        "The answer is B, maybe C.",
+        "The answer is either B or D.",
+        "The answer is (B) or (C).",
+        "The answer is not B.",
+        "\\boxed{B, D}",
+        "Not B.",
+        "B is incorrect.",
+        "B can be ruled out.",
+        "I'd pick B, maybe C.",
+        "A. B. C. D.",
+        "The answer is B, or not B.",
+        "\\boxed{B} or maybe C",
+        "B\nActually, it is not B.",
+    ],
+)
+def test_two_letters_or_a_denied_letter_name_no_option(text):
+    assert math_answer().score({"completion": text, "answer": "B", "choices": "ABCD"}).value == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The answer is B, not C.",
+        "B. It can't be A or C.",
+        "Option B",
+        "I think it's B",
+        "\\boxed{b}",
+        "A and C are too small, so B.",
+        "B\nBecause 3 + 4 = 7.",
+        "B\nBecause A is too small.",
+    ],
+)
+def test_one_undenied_letter_is_the_choice(text):
+    assert math_answer().score({"completion": text, "answer": "B", "choices": "ABCD"}).value == 1.0
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("It can't be 4.", 0.0),
+        ("4 doesn't work.", 0.0),
+        ("We excluded 4.", 0.0),
+        ("x is at least 4.", 0.0),
+        ("x ≤ 4", 0.0),
+        ("The value exceeds 4.", 0.0),
+        ("The result is 4. Wait, that's wrong.", 0.0),
+        ("So x is 4.", 1.0),
+        ("Therefore the total is 4 apples.", 1.0),
+        ("It is not 3 but 4.", 1.0),
+    ],
+)
+def test_a_guess_never_takes_a_denied_value(text, value):
+    assert math_answer().score({"completion": text, "answer": "4"}).value == value

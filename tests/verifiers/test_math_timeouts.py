@@ -55,6 +55,45 @@ def test_adversarial_completion_of_100kb():
     assert score.value == 0.0
 
 
+# the red team's P1 inputs (100 KB each) and relatives: extraction runs in the caller's process for
+# completions up to 4000 characters and before any deadline otherwise, so it must be linear and bounded
+EXTRACTION_STRESS = {
+    "denied markers": "Answer: not $1$ $2$ " * 5000,
+    "glued markers": "Answer:not " * 10000,
+    "marker and a word": "answer: I " * 10000,
+    "hedged markers": "The answer is 3 or " * 5000,
+    "unclosed display": "\\[" * 50000,
+    "unclosed inline": "\\(" * 50000,
+    "dollars": "$a " * 33000,
+    "turn tokens": " " * 50000 + "</s>" * 12000,
+    "soft turns": "\nQuestion: " * 9000,
+    "boxes": "\\boxed{" * 14000,
+    "bold": "**1" * 33000,
+    "letters": "A or B, not C. " * 7000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTRACTION_STRESS))
+def test_extraction_of_100kb_is_bounded(name):
+    """A generous bound (each takes milliseconds): the red team measured 5-10 s before the fix."""
+    from rewardsmith.verifiers.math import extract_answer, parse_choices
+
+    text = EXTRACTION_STRESS[name]
+    assert len(text) >= 90_000
+    start = time.monotonic()
+    extract_answer(text)
+    extract_answer(text, choices=parse_choices("ABCD"))
+    assert time.monotonic() - start < 1.0
+
+
+def test_the_quick_stage_is_cheap_on_adversarial_completions():
+    reward = math_answer()
+    for text in EXTRACTION_STRESS.values():
+        start = time.monotonic()
+        reward._quick_score(rewardsmith.Sample.from_row({"completion": text[:4000], "answer": "7"}))
+        assert time.monotonic() - start < 1.0
+
+
 def _spin_in_c(*_args, **_kwargs):
     re.fullmatch(r"(a|aa)+c", "a" * 64)  # one C call that never returns to Python
 

@@ -39,11 +39,17 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from rewardsmith.verifiers.math.config import EquivalenceConfig
+from rewardsmith.verifiers.math.numeric import (
+    ROUND_OFF,
+    approximates,
+    float_print,
+    has_long_rational,
+    numerically_zero,
+)
 from rewardsmith.verifiers.math.parse import HUGE_PREFIX, PM, MathValue, is_huge, scalar
 from rewardsmith.verifiers.math.units import parse_unit
 
 _DIGITS = 60
-_PROBE_TOL = 1e-9
 _MAX_ITEMS = 40
 _SYNONYMS = {
     "does not exist": ("dne", "does not exist", "doesn't exist", "not exist", "no such", "nonexistent"),
@@ -53,6 +59,23 @@ _SYNONYMS = {
     "no": ("no", "false", "n"),
 }
 _CANONICAL_TEXT = {form: key for key, forms in _SYNONYMS.items() for form in forms}
+_ALL_REALS = {  # the normalizer drops a trailing "numbers" as a noun: "all real numbers" is read "all real"
+    "all real",
+    "any real",
+    "every real",
+    "the set of all real",
+    "the set of real",
+    "all real numbers",
+    "all reals",
+    "all real values",
+    "all real x",
+    "any real number",
+    "every real number",
+    "the real numbers",
+    "real numbers",
+    "the set of real numbers",
+    "the set of all real numbers",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +216,44 @@ def chain_value(rel: MathValue) -> MathValue | None:
         if any(_symbols(v) for v in rel.items):
             return None
         values, joins = list(rel.items), list(rel.ops)
-        if all(v.kind == "scalar" and v.literal for v in values) and len({v.expr for v in values}) == 1:
+        same = all(v.kind == "scalar" and v.literal for v in values) and len({v.expr for v in values}) == 1
+        if same and all(op == "=" for op in joins):
             return None  # "5 = 5" states nothing (while "3 + 10 = 13" states its result)
-    if "≈" in joins:
-        values = values[: joins.index("≈") + 1]
-    return values[-1]
+    stated = len(values) - 1
+    for k, op in enumerate(joins):
+        holds = _side_holds(values[k], values[k + 1], op)
+        if holds is False:
+            return None  # "9 = 3", "1 + 1 = 3", "x = 3 \approx 5": a false chain states no value
+        if holds == "approx":  # "x = 1/3 \\approx 0.33", "2/3 = 0.667": the exact side is the value
+            stated = min(stated, k)
+        elif holds == "approx_before":  # "x = 0.333 = 1/3": the exact side comes second
+            stated = min(stated, k + 1)
+    return values[stated]
+
+
+def _side_holds(x: MathValue, y: MathValue, op: str) -> bool | str | None:
+    """Whether `x op y` holds for two constant sides: True (equal), "approx" (y approximates x at the
+    places y states), "approx_before" (`0.333 = 1/3`: x approximates y), False; None when it cannot be
+    checked."""
+    if x.kind != "scalar" or y.kind != "scalar" or not isinstance(x.expr, sp.Basic) or not isinstance(y.expr, sp.Basic):
+        return None
+    if x.expr.free_symbols or y.expr.free_symbols or isinstance(x.expr, sp.MatrixBase):
+        return None
+    if op == "=":
+        zero = numerically_zero(x.expr - y.expr)
+        if zero is None or zero:
+            return None if zero is None else True
+    flipped = op == "=" and x.decimals is not None and y.decimals is None
+    exact, approx = (y, x) if flipped else (x, y)
+    fe, fa = _fraction(exact.expr), _fraction(approx.expr)
+    if fe is None or fa is None:
+        return None
+    places = approx.decimals if approx.decimals is not None else (0 if approx.literal else None)
+    if op == "=" and places is None:
+        return False  # two exact values that differ
+    if not approximates(fe, fa, places):
+        return False
+    return "approx_before" if flipped else "approx"
 
 
 class Comparer:
@@ -220,7 +276,13 @@ class Comparer:
             # "60%" is the value 0.6 and also the count 60 written with its unit
             plain_gold = replace(gold, expr=gold.expr * 100, percent=False, decimals=_shift(gold.decimals, -2))
             plain_pred = replace(pred, expr=pred.expr * 100, percent=False, decimals=_shift(pred.decimals, -2))
-            for g, p in ((gold, pred), (plain_gold, pred) if gold.percent else (gold, plain_pred)):
+            readings = [(gold, pred), (plain_gold, pred) if gold.percent else (gold, plain_pred)]
+            if pred.percent:
+                # a plain reference is either a fraction (0.05: "5%" is its value) or a count of percent
+                # (5: "5%" is 5 with its unit), never both: then "0.05%" cannot pass for 0.05, nor "500%" for 5
+                size = _num(gold.expr)
+                readings = readings[:1] if size is not None and abs(size) <= 1 else readings[1:]
+            for g, p in readings:
                 v = self.exprs(g.expr, p.expr, g, p)
                 if v.equal:
                     return Verdict(True, v.rule + "+percent")
@@ -278,17 +340,20 @@ class Comparer:
             return self._approx(a, b, gold, pred)
         if isinstance(a, sp.Number) and isinstance(b, sp.Number):
             return Verdict(False, "exact")
-        close = _close_hp(a, b, 1e-45)
-        if close:
+        zero = numerically_zero(a - b)  # exact values compare exactly: no tolerance, at any scale
+        if zero and not has_long_rational(a, b):
             return Verdict(True, "numeric_value")
-        if self.cfg.symbolic and _close_hp(a, b, 1e-30, 1e-40) and _cheap_to_expand(a - b):
-            # sin(10^100)^2 + cos(10^100)^2 - 1 evaluates to a zero without digits: let algebra decide
+        if zero is not False and self.cfg.symbolic and _cheap_to_expand(a - b):
+            # zero to 400 digits, but a long rational (sin(10^100)^2 + cos(10^100)^2 - 1) or a sum of terms
+            # further apart than that (sqrt(25 + e^{-1000}) - 5) could hide a difference: algebra decides
             try:
                 if sp.simplify(a - b) == 0:
                     return Verdict(True, "symbolic_simplify")
             except Exception:
                 pass
-        return Verdict(False, "numeric_value" if close is not None else "not_a_number")
+        if zero is False:
+            return Verdict(False, "numeric_value")
+        return Verdict(False, "numeric_undecided" if _num(a) is not None and _num(b) is not None else "not_a_number")
 
     def _approx(self, a: Any, b: Any, gold: MathValue, pred: MathValue) -> Verdict:
         """Decimals: the reference's stated precision for an exact prediction, else the tolerances."""
@@ -296,8 +361,13 @@ class Comparer:
             fb, fa = _fraction(b), _fraction(a)
             if fb is not None and fa is not None and round(fb, gold.decimals) == fa:
                 return Verdict(True, "rounded_to_reference")
-        if _close_hp(a, b, self.cfg.rel_tol):
-            return Verdict(True, "rel_tol")
+        fa, fb = _fraction(a), _fraction(b)
+        if fa is not None and fb is not None:
+            places, decimal = (pred.decimals, fb) if pred.decimals is not None else (gold.decimals, fa)
+            if float_print(fa, fb, places, self.cfg.rel_tol, decimal):
+                return Verdict(True, "rel_tol")
+        elif _close_hp(a, b, self.cfg.rel_tol if self.cfg.rel_tol > ROUND_OFF else 1e-15):
+            return Verdict(True, "rel_tol")  # complex values: round-off only
         if self.cfg.abs_tol and _close_hp(a, b, 0.0, self.cfg.abs_tol):
             return Verdict(True, "abs_tol")
         return Verdict(False, "decimal_mismatch")
@@ -322,23 +392,35 @@ class Comparer:
         return Verdict(False, "symbolic_undecided")
 
     def _points(self, free: set[Any]) -> list[dict[Any, Any]]:
+        """Random exact rational points of both signs in [0.3, 2.9] (exact, so that a difference is
+        evaluated to its own digits, never rounded away)."""
         symbols = sorted(free, key=str)
         points = []
         for _ in range(self.cfg.probes):
-            points.append({s: sp.Float(self.rng.choice((-1, 1)) * self.rng.uniform(0.3, 2.9), 30) for s in symbols})
+            points.append(
+                {s: sp.Rational(self.rng.choice((-1, 1)) * self.rng.randint(300, 2900), 1000) for s in symbols}
+            )
         return points
 
     def _probe(self, a: Any, b: Any, free: set[Any]) -> bool | None:
-        """True/False when the random points decide; None when too few points evaluate."""
-        valid = 0
+        """True/False when the random points decide; None when too few points evaluate.
+
+        At each point where both sides are finite numbers, a - b must be zero to 400 digits: a
+        relative tolerance would let `10^{12}x + 1` pass for `10^{12}x`."""
+        zeros = []
         for point in self._points(free):
-            va, vb = _num(a.xreplace(point)), _num(b.xreplace(point))
-            if va is None or vb is None:
+            pa, pb = a.xreplace(point), b.xreplace(point)
+            if _num(pa) is None or _num(pb) is None:
                 continue
-            valid += 1
-            if abs(va - vb) > _PROBE_TOL * max(1.0, abs(va), abs(vb)):
+            zero = numerically_zero(pa - pb, confirm=False)
+            if zero is None:
+                continue
+            if not zero:
                 return False
-        return True if valid >= 2 else None
+            zeros.append(pa - pb)
+        if len(zeros) < 2:
+            return None
+        return numerically_zero(zeros[0]) or None  # zero to 60 digits everywhere: confirmed at one point
 
     def ratio_constant(self, a: Any, b: Any) -> bool:
         """a / b is one non-zero constant: a = 0 and b = 0 are the same equation.
@@ -348,14 +430,20 @@ class Comparer:
         """
         free = a.free_symbols | b.free_symbols
         if free:
-            values = []
+            pairs = []
             for point in self._points(free):
-                va, vb = _num(a.xreplace(point)), _num(b.xreplace(point))
+                pa, pb = a.xreplace(point), b.xreplace(point)
+                va, vb = _num(pa), _num(pb)
                 if va is None or vb is None or abs(vb) < 1e-12:
                     continue
-                values.append(va / vb)
-            if len(values) >= 3:
-                return abs(values[0]) > 1e-12 and all(abs(v - values[0]) <= 1e-8 * abs(values[0]) for v in values)
+                pairs.append((pa, pb))
+            if len(pairs) >= 3:
+                ratio = pairs[0][0] / pairs[0][1]  # exact: a - ratio * b must vanish at every other point
+                if numerically_zero(ratio) is not False:
+                    return False
+                rest = [pa - ratio * pb for pa, pb in pairs[1:]]
+                quick = all(numerically_zero(d, confirm=False) is True for d in rest)
+                return quick and bool(numerically_zero(rest[0]))
         try:
             ratio = sp.cancel(a / b)
             return bool(ratio.is_number and ratio != 0 and ratio.is_finite)
@@ -482,6 +570,8 @@ class Comparer:
             return None if any(p is None for p in parts) else sp.Union(*parts)
         if kind in ("set", "list") and all(v.kind == "scalar" and not v.expr.free_symbols for v in value.items):
             return sp.FiniteSet(*(v.expr for v in value.items))
+        if kind == "list" and all(v.kind == "rel" and "=" not in v.ops and "≈" not in v.ops for v in value.items):
+            return self._disjoint_union(value.items)
         if kind == "rel" and not any(op in ("=", "≈") for op in value.ops):
             return self._solution_set(value)
         return None
@@ -507,6 +597,27 @@ class Comparer:
             cond = make[op](a.xreplace({var: real}), b.xreplace({var: real}))
             out = sp.Intersection(out, sp.solveset(cond, real, sp.S.Reals))
         return out
+
+    def _is_reals(self, value: MathValue) -> bool:
+        try:
+            return bool(self.to_set(value) == sp.S.Reals)
+        except Exception:  # solveset gives up on some inequalities
+            return False
+
+    def _disjoint_union(self, items: tuple[MathValue, ...]) -> Any:
+        """`x < 1, x > 2` ("x < 1 or x > 2"): inequalities of one unknown whose solutions do not overlap
+        can only mean their union (a conjunction of them would be empty); overlapping ones are not read."""
+        parts = [self._solution_set(v) for v in items]
+        if (
+            any(p is None for p in parts)
+            or len({str(v.items[0].expr.free_symbols | v.items[-1].expr.free_symbols) for v in items}) != 1
+        ):
+            return None
+        for i, a in enumerate(parts):
+            for b in parts[i + 1 :]:
+                if sp.Intersection(a, b) != sp.S.EmptySet:
+                    return None
+        return sp.Union(*parts)
 
     def _as_sets(self, gold: MathValue, pred: MathValue) -> Verdict | None:
         try:
@@ -566,14 +677,21 @@ class Comparer:
                 if cg is not None and cg == cp:
                     return Verdict(True, "text_synonym")
             return Verdict(False, "text")
-        if self.cfg.text == "lenient":  # "no solution" and the empty set
+        if self.cfg.text == "lenient":  # "no solution" and the empty set, "all real numbers" and R
             text, other = (gold, pred) if gold.kind == "text" else (pred, gold)
             if _CANONICAL_TEXT.get(text.text) == "no solution" and other.kind == "set" and not other.items:
+                return Verdict(True, "text_synonym")
+            if text.text in _ALL_REALS and self._is_reals(other):
                 return Verdict(True, "text_synonym")
         return Verdict(False, "text")
 
     def compare(self, gold: MathValue, pred: MathValue) -> Verdict:
         gk, pk = gold.kind, pred.kind
+        named = _named(gold), _named(pred)
+        if named[0] is not None and named[1] is not None and set(named[0]) == set(named[1]):
+            # "(x, y) = (1, 2)", "y = 2, x = 1": both sides name their values, so values pair by name
+            ok = all(self.compare(named[0][k], named[1][k]).equal for k in named[0])
+            return Verdict(ok, "by_name")
         if gk == "text" or pk == "text":
             return self.texts(gold, pred)
         if gk == "rel" and pk == "rel":
@@ -616,8 +734,9 @@ class Comparer:
             return Verdict(self.ordered(g, p, "vector").equal, "vector_as_tuple")
         if self.cfg.sets == "lenient" and ({gk, pk} & {"set", "list"}) and "scalar" in (gk, pk):
             coll, one = (gold, pred) if gk in ("set", "list") else (pred, gold)
-            if len(coll.items) == 1:  # {2} and 2
-                v = self.compare(coll.items[0], one)
+            items = self._distinct(coll.items)
+            if len(items) == 1:  # {2} and 2; "x = 2, x = 2" (a double root) and 2
+                v = self.compare(items[0], one) if coll is pred else self.compare(one, items[0])
                 return Verdict(v.equal, v.rule + "+singleton")
         if {gk, pk} & {"interval", "union", "realset"}:
             sets = self._as_sets(gold, pred)
@@ -670,6 +789,28 @@ def _regroup(items: tuple[MathValue, ...]) -> tuple[MathValue, ...] | None:
             and all(names[i] == names[i % k] for i in range(len(names)))
         ):
             return tuple(MathValue("tuple", items=items[i : i + k]) for i in range(0, len(items), k))
+    return None
+
+
+def _named(value: MathValue) -> dict[str, MathValue] | None:
+    """Values by name when a value names two or more of them: `(x, y) = (1, 2)`, `a = 1, b = 2`."""
+    if value.kind == "rel" and value.ops == ("=",) and value.items[0].kind in ("tuple", "list"):
+        names, values = value.items
+        if values.kind in ("tuple", "list") and len(names.items) == len(values.items) >= 2:
+            keys = [str(n.expr) if n.kind == "scalar" and isinstance(n.expr, sp.Symbol) else "" for n in names.items]
+            if all(keys) and len(set(keys)) == len(keys):
+                return dict(zip(keys, values.items, strict=True))
+    if value.kind in ("list", "tuple", "set") and len(value.items) >= 2:
+        out: dict[str, MathValue] = {}
+        for item in value.items:
+            label = chain_label(item) if item.kind == "rel" else None
+            stated = chain_value(item) if label is not None else None
+            if label is None or stated is None or label.kind != "scalar" or not isinstance(label.expr, sp.Symbol):
+                return None
+            if str(label.expr) in out:
+                return None
+            out[str(label.expr)] = stated
+        return out
     return None
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from rewardsmith.verifiers.math.prose import _DOUBLE_ESCAPE, _TRANSLATE, _one_backslash
+from rewardsmith.verifiers.math.numwords import number_from_words
+from rewardsmith.verifiers.math.prose import _DOUBLE_ESCAPE, _one_backslash, to_ascii
 from rewardsmith.verifiers.math.units import parse_unit
 
 _UNICODE = {
@@ -72,11 +73,11 @@ _MATH_THOUSANDS = re.compile(r"(?<=\d),\s*\\!\s*(?=\d{3}(?!\d))|(?<=\d)\s*\{\s*,
 _REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\overline\s*\{\s*(\d+)\s*\}|(-?)(\d*)\.(\d*)\\dot\s*\{?\s*(\d)\s*\}?")
 _UNITS = (
     r"cm|mm|km|meters?|metres?|centimeters?|centimetres?|millimeters?|kilometers?|inches|inch|in|ft|feet|foot|yards?|yd"
-    r"|miles?|mi|kg|grams?|kilograms?|milligrams?|mg|lbs?|pounds?|ounces?|oz|tons?"
+    r"|miles?|mi|kg|grams?|kilograms?|milligrams?|mg|lbs?|pounds?|ounces?|oz|tons?|tonnes?|pence|pennies|yen|rmb"
     r"|secs?|seconds?|mins?|minutes?|hrs?|hours?|days?|weeks?|months?|years?"
     r"|ml|milliliters?|liters?|litres?|gallons?|cups?|mph|kph|km/h|m/s"
     r"|dollars?|cents?|euros?|yuan|rupees?|units?|square|sq|cubic|radians?|points?|people|persons?|students?"
-    r"|apples?|marbles?|cookies?|books?|pages?|boxes|balls?|cars?|times|ways|numbers?|items?|pieces?|per"
+    r"|apples?|marbles?|cookies?|books?|pages?|boxes|balls?|cars?|times|ways|numbers?|items?|pieces?|per|degc|degf"
 )
 _TRAILING_UNIT = re.compile(
     rf"(?<=[\d}}).\s])\s*((?:(?:{_UNITS})(?:\s*\^\s*\{{?[23]\}}?)?(?:\s*(?:/|per)\s*(?:{_UNITS}))?\s*)+)$",
@@ -98,6 +99,38 @@ _CONJUNCTION = re.compile(
     r"\s+(?:and|or)\s+|\s*,\s*(?:and|or)\s+|(?<=[\d)\]}])\s*(?:and|or)\s*(?=[-\d(\[\\A-Za-z])", re.I
 )
 _DELIMS = re.compile(r"^\$\$(.*)\$\$$|^\$(.*)\$$|^\\\((.*)\\\)$|^\\\[(.*)\\\]$", re.DOTALL)
+#: a currency sign before or after a number: "\\$5", "$5", "€5", "220 $"
+_CURRENCY = re.compile(r"^(?:\\?\$|US\\?\$|€|£|₹)\s*(?=[-+\d.])|(?<=[\d.])\s*(?:\\?\$|€|£|₹)$")
+_CURRENCY_UNIT = {"$": "dollars", "€": "euros", "£": "gbp", "₹": "rupees"}
+#: words that make trailing words a statement about the value, never a droppable noun phrase
+_STATEMENT = re.compile(
+    r"\b(?:not|no|never|wrong|incorrect|false|isn't|cannot|can't|impossible|maybe|perhaps|probably|possibly|or|nor"
+    r"|except|than|least|most|approx\w*|about|around|roughly|nearly|almost|invalid|unsure|guess|if|unless|either"
+    r"|neither|correct|right|answer)\b",
+    re.IGNORECASE,
+)
+#: "60^\\circ C", "60°F", "℃": temperatures, a unit of their own (not an angle)
+_TEMPERATURE = re.compile(
+    r"\s*(?:\^\s*\{?\s*\\circ\s*\}?|\\degree)\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*([CF])\s*\}|([CF])(?![A-Za-z]))"
+    r"|\s*(?:degrees?\s+)?(celsius|fahrenheit)\b|\s*([℃℉])",
+    re.IGNORECASE,
+)
+#: the same quantity in two units: "2 hours 30 minutes", "5 ft 6 in", "1 hour and 15 minutes"
+_COMPOUND = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-z]+)\.?\s*(?:,|and)?\s*(\d+(?:\.\d+)?)\s*([a-z]+)\.?$", re.IGNORECASE)
+#: "Area = 5", "Total cost = 12": a word naming the value (a single unknown's name is never graded)
+_WORD_LABEL = re.compile(r"^[A-Za-z][A-Za-z ]*[A-Za-z]{2}\s*=\s*(?=\S)(?!.*=)")
+_APPROX_LEAD = re.compile(
+    r"^(?:\\approx|approximately|approx\.?|about|around|roughly|circa|ca\.)\s*(?=[-+\d.\\])", re.I
+)
+#: thousands written with dots or apostrophes ("1.500.000", "1'500"): at least two dot groups, never a decimal
+_DOT_THOUSANDS = re.compile(r"^-?\d{1,3}(?:\.\d{3}){2,}$|^-?\d{1,3}(?:'\d{3})+(?:\.\d+)?$")
+#: a French decimal with spaced thousands: "1 234,5" (the decimal comma reading then applies)
+_SPACED_DECIMAL = re.compile(r"^(-?\d{1,3}(?: \d{3})+),(\d+)$")
+#: French interval brackets: "]1, 2[" is (1, 2), "[1, 2[" is [1, 2)
+_FRENCH_INTERVAL = re.compile(r"^([\[\]])\s*([^\[\]]+[,;][^\[\]]+?)\s*([\[\]])$")
+_DERIVATIVE = re.compile(r"\\frac\s*\{\s*d\s*([a-zA-Z])\s*\}\s*\{\s*d\s*[a-zA-Z]\s*\}")
+_GEOMETRY = re.compile(r"\\(?:angle|measuredangle|triangle)\s*|\bm\s*\\angle\s*")
+_OVERLINE_NAME = re.compile(r"\\overline\s*\{\s*([A-Za-z]+)\s*\}")
 
 
 def _unwrap(text: str, opener: re.Pattern[str], keep_name: bool = False) -> str:
@@ -140,15 +173,6 @@ def strip_delimiters(text: str) -> str:
     return text.strip()
 
 
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
-
-
 def _wraps(text: str) -> bool:
     """One pair of parentheses around the whole text, with no comma at its top level."""
     depth = 0
@@ -172,11 +196,31 @@ def _repeating(m: re.Match[str]) -> str:
 def _text_words(m: re.Match[str]) -> str:
     """`\\text{ cm}^2` after maths is a unit (kept as a word); other words after maths are dropped."""
     word = m.group(1).strip()
+    if _STATEMENT.search(word):  # \text{ is not correct}: a statement, kept (the answer is then text)
+        return m.group(0)
     if len(word) == 1:  # \mathrm{e}, \text{m}: a letter stays (after a plain number it may be a unit)
         return f" {word}{m.group(2) or ''}"
     if parse_unit(word + (m.group(2) or "")) is not None or re.fullmatch(rf"(?:{_UNITS})", word, re.I):
         return f" {word}{m.group(2) or ''}"
     return " "
+
+
+def _temperature(m: re.Match[str]) -> str:
+    scale = next(g for g in m.groups() if g is not None).lower()
+    return " degc" if scale in ("c", "celsius", "℃") else " degf"
+
+
+def _compound_unit(text: str) -> tuple[str, str] | None:
+    """ "2 hours 30 minutes" -> 150 minutes; None unless both are known units of one dimension, larger first."""
+    m = _COMPOUND.match(text)
+    if m is None:
+        return None
+    big, small = parse_unit(m.group(2)), parse_unit(m.group(4))
+    if big is None or small is None or big.dims != small.dims or big.factor <= small.factor:
+        return None
+    value = Fraction(m.group(1)) * big.factor / small.factor + Fraction(m.group(3))
+    shown = str(value.numerator) if value.denominator == 1 else f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
+    return shown, m.group(4)
 
 
 def split_unit(answer: str) -> tuple[str, str | None]:
@@ -187,13 +231,22 @@ def split_unit(answer: str) -> tuple[str, str | None]:
     """
     if _PLAIN_NUMBER.match(answer):  # the common case, GSM8K-style: no string work needed
         return (answer.replace(",", "") if "," in answer and _GROUPED.match(answer) else answer), None
-    text = answer.translate(_TRANSLATE)
+    text = to_ascii(answer)
     if "\\\\" in text:
         text = _DOUBLE_ESCAPE.sub(_one_backslash, text)
     text = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
     text = strip_delimiters(text)
+    text = re.sub(r"^\s*[—―]\s*(?=\d)", "-", text)  # "—3": a dash before a number is its minus sign
+    currency = None
+    m = _CURRENCY.search(text.strip())
+    if m:
+        currency = _CURRENCY_UNIT[m.group(0).strip().lstrip("US").lstrip("\\")]
+        text = text.strip()
+        text = text[: m.start()] + text[m.end() :]
     text = text.replace("\\$", " ").replace("$", " ")
     text = text.replace("\\%", "%")
+    text = text.replace("\\langle", "(").replace("\\rangle", ")")
+    text = _TEMPERATURE.sub(_temperature, text)
     text = _MATH_THOUSANDS.sub("", text)
     text = _GLUED_QUAD.sub(r"\\\1 ", text)
     text = _DROP.sub(" ", text)
@@ -206,9 +259,19 @@ def split_unit(answer: str) -> tuple[str, str | None]:
     text = _PERCENT_WORDS.sub("%", text)
     text = _DEGREES.sub(" \\\\degree ", text)
     text = _REPEATING.sub(_repeating, text)
+    text = _OVERLINE_NAME.sub(r"\1", text)  # \overline{AB}: a segment's name (0.\overline{3} was read above)
+    text = _DERIVATIVE.sub(r"\1'", text)  # \frac{dy}{dx}: y'
+    text = _GEOMETRY.sub("", text)  # \angle ABC = 30^\circ: the angle's name is a label
     text = text.strip()
     text = re.sub(r"^\\?\$\s*", "", text)  # a leading currency sign
+    text = _APPROX_LEAD.sub("", text)  # "\approx 3.14": the value the model gives
+    label = _WORD_LABEL.match(text)
+    if label and not _STATEMENT.search(label.group(0)) and label.group(0).split()[0].lower() not in ("not", "wrong"):
+        text = text[label.end() :]
     text = _IN_PREFIX.sub("", text)
+    compound = _compound_unit(re.sub(r"\s+", " ", text).strip())
+    if compound is not None:
+        return compound
     text = _CONJUNCTION.sub(", ", text)
     text = re.sub(r",\s*(?:,\s*)+", ", ", text)
     text = re.sub(r"\s+", " ", text).strip()
@@ -228,15 +291,23 @@ def split_unit(answer: str) -> tuple[str, str | None]:
     m = _LETTER_UNIT.match(text)
     if m:
         text, unit = m.group(1), m.group(2)
-    if text.lower() in _NUMBER_WORDS:  # a whole answer "five" is 5 (only whole answers: "one" in a sentence is not)
-        text = _NUMBER_WORDS[text.lower()]
+    words = number_from_words(text) if text[:1].isalpha() else None  # only whole answers: "twenty-five"
+    text = words or text
     if _GROUPED.match(text):
         text = text.replace("{,}", "").replace(",", "").replace(" ", "")
+    elif _DOT_THOUSANDS.match(text):
+        text = text.replace(".", "").replace("'", "")
+    elif _SPACED_DECIMAL.match(text):
+        text = text.replace(" ", "")
+    m = _FRENCH_INTERVAL.match(text)
+    if m and (m.group(1), m.group(3)) != ("[", "]"):
+        text = ("(" if m.group(1) == "]" else "[") + m.group(2) + (")" if m.group(3) == "[" else "]")
     m = _MIXED_LATEX.match(text) or _MIXED_PLAIN.match(text)
     if m:
         sign, whole, num, den, pct = [g for g in m.groups() if g is not None]
         if int(num) < int(den):
             text = f"{sign}({whole}+\\frac{{{num}}}{{{den}}}){pct}"
+    unit = unit or currency
     return text.replace("{,}", ","), (unit if unit and parse_unit(unit) is not None else None)
 
 

@@ -208,6 +208,7 @@ _NUMBER_SETS = {
 _E, _I = sp.E, sp.I
 #: letters read as a function when applied to plain arguments: f(x), g(2), P(x, y)
 _FUNCTION_LETTERS = set("fghpqrFGHPQRW")
+_EVENT_OPS = {"\\cap", "\\cup", "|", "\\mid", "\\setminus", "'"}
 #: the sign of `\\pm` while parsing: `a \\pm b` is a + PM*b, later the two answers PM = 1, -1
 PM = sp.Symbol("PLUSMINUS")
 HUGE_PREFIX = "HUGE("
@@ -570,6 +571,8 @@ class _Parser:
                 expr = self.binop("/", expr, self.power_level().expr)
                 value = scalar(expr)
             elif self.starts_factor():
+                if self.peek()[0] == "num" and self.toks[self.i - 1][0] == "num":
+                    raise ParseFailure("two numbers side by side")  # "3 4" is not 12
                 expr = self.binop("*", expr, self.power_level().expr)
                 value = scalar(expr)
             else:
@@ -709,6 +712,14 @@ class _Parser:
         raise ParseFailure("the answer ends too early")
 
     def symbol(self, name: str) -> Any:
+        primes = 0
+        while self.at("'"):  # f'(x), y'': a derivative's name
+            self.take()
+            primes += 1
+        if primes:
+            name += "'" * primes
+            applied = self.application(name) if name[0] in _FUNCTION_LETTERS else None
+            return applied if applied is not None else sp.Symbol(name)
         if name in self.units and self.units[name] and not self.at("_"):
             return _I
         if name == "e" and not self.at("_"):
@@ -747,6 +758,9 @@ class _Parser:
         if not self.at("("):
             self.i = start
             return None
+        event = self._event(name)
+        if event is not None:
+            return event
         args, j = [], self.i + 1
         while j < len(self.toks) and self.toks[j][0] in ("letter", "num"):
             kind, text = self.toks[j]
@@ -761,6 +775,20 @@ class _Parser:
             return None
         self.i = j + 1
         return sp.Function(f"{name}^-1" if inverse else name)(*args)
+
+    def _event(self, name: str) -> Any:
+        """`P(A \\cap B)`, `P(A | B)`, `P(A^c)`: a probability of events, a name (label) as a whole."""
+        j, parts = self.i + 1, []
+        while j < len(self.toks) and self.toks[j][1] != ")":
+            kind, text = self.toks[j]
+            if kind not in ("letter", "num") and text not in _EVENT_OPS and text != ",":
+                return None
+            parts.append(text)
+            j += 1
+        if j >= len(self.toks) or not any(p in _EVENT_OPS for p in parts):
+            return None
+        self.i = j + 1
+        return sp.Symbol(f"{name}({' '.join(parts)})")
 
     def call_arg(self) -> Any:
         """The argument of a function: (...), {...}, or an implicit product (`\\sin 2x`)."""
@@ -841,6 +869,8 @@ class _Parser:
                 index = self.additive().expr
                 self.expect("]")
             arg = self.group()
+            if isinstance(index, sp.Integer) and index % 2 == 1 and isinstance(arg, sp.Number) and arg < 0:
+                return scalar(-self.power(-arg, 1 / index))  # \sqrt[3]{-8} = -2: the real root, as schools write it
             return scalar(self.power(arg, sp.Rational(1, 2) if index is None else 1 / index))
         if name == "pi":
             return scalar(sp.pi)
@@ -888,6 +918,7 @@ def _fields(value: MathValue) -> dict[str, Any]:
 
 _WORDY = re.compile(r"^[A-Za-z][A-Za-z '\-]*[A-Za-z]$")
 _CHOICE = re.compile(r"^\(?\s*([A-Ja-j])\s*\)?$")
+_OTHER_LETTER = re.compile(r"(?<![A-Za-z])\(?[A-J]\)?(?![A-Za-z])")
 
 
 def text_form(answer: str) -> str:
@@ -940,6 +971,10 @@ def choice_letter(answer: str) -> str | None:
     """The letter of a multiple-choice answer: "(B)", "B", "b)", "\\text{(B)}", "Option B", "(E) 12"."""
     text = normalize(answer)
     text = re.sub(r"^(?:option|choice|answer)\s*:?\s*", "", text, flags=re.IGNORECASE)
-    text = re.sub(r"^(\([A-J]\))\s+\S.*$", r"\1", text)  # "(E) 12": the letter, then the option's text
+    m = re.match(r"^(\([A-J]\))\s+(\S.*)$", text)  # "(E) 12": the letter, then the option's text
+    if m:
+        if _OTHER_LETTER.search(m.group(2)):  # "(A) (B) (C) (D)": every option, so none
+            return None
+        text = m.group(1)
     m = _CHOICE.match(text.strip().rstrip(")").strip() + (")" if text.strip().endswith(")") else ""))
     return m.group(1).upper() if m else None

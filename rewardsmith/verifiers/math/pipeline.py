@@ -19,6 +19,7 @@ from rewardsmith.core.pool import call_with_deadline, in_worker
 from rewardsmith.verifiers.math.config import EquivalenceConfig
 from rewardsmith.verifiers.math.equivalence import Comparer
 from rewardsmith.verifiers.math.normalize import normalize, split_unit
+from rewardsmith.verifiers.math.numeric import float_print
 from rewardsmith.verifiers.math.parse import ParseFailure, choice_letter, parse_answer
 
 _PLAIN = re.compile(r"^([-+]?)(\d+)(?:\.(\d+))?$")
@@ -73,7 +74,8 @@ def _fast_compare(
         return False, "exact"
     if g_places is not None and p_places is None and round(p, g_places) == g:
         return True, "rounded_to_reference"
-    if abs(g - p) <= Fraction(config.rel_tol) * max(abs(g), abs(p)):
+    places, decimal = (p_places, p) if p_places is not None else (g_places, g)
+    if float_print(g, p, places, config.rel_tol, decimal):
         return True, "rel_tol"
     if config.abs_tol and abs(g - p) <= Fraction(config.abs_tol):
         return True, "abs_tol"

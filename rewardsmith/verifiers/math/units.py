@@ -2,7 +2,9 @@
 
 A unit is read into an exact factor to a base unit and its dimensions, so `3 hours` and
 `180 minutes` compare as 10800 seconds each, and `5 m` never equals `5 cm`. Only these common
-units are known; an unknown word after a number (`15 apples`) is not a unit and is dropped.
+units are known; an unknown word after a number (`15 apples`) is not a unit and is dropped. Each
+currency, calendar months/years, tons and each temperature scale is a dimension of its own, so
+`5 euros` never equals `5 dollars` and `60 °C` never equals `60 °F`.
 """
 
 from __future__ import annotations
@@ -39,10 +41,28 @@ _add("mass", "453.59237", "lb", "lbs", "pound", "pounds")
 _add("mass", "28.349523125", "oz", "ounce", "ounces")
 _add("volume", "0.001", "ml", "milliliter", "milliliters", "millilitre", "millilitres")
 _add("volume", "1", "l", "liter", "liters", "litre", "litres")
-_add("money", "1", "dollar", "dollars", "usd")
-_add("money", "0.01", "cent", "cents")
+_add("volume", "3.785411784", "gal", "gallon", "gallons")
+_add("volume", "0.2365882365", "cup", "cups")
+# each currency is its own dimension: 5 euros is never 5 dollars (no exchange rates)
+_add("usd", "1", "dollar", "dollars", "usd", "$")
+_add("usd", "0.01", "cent", "cents")
+_add("eur", "1", "euro", "euros", "eur", "€")
+_add("gbp", "1", "gbp", "sterling", "£")
+_add("gbp", "0.01", "pence", "penny", "pennies")
+_add("jpy", "1", "yen", "jpy")
+_add("cny", "1", "yuan", "rmb", "cny", "renminbi")
+_add("inr", "1", "rupee", "rupees", "inr", "₹")
+# calendar units: a month is not a fixed number of days, but a year is twelve months
+_add("calendar", "1", "month", "months")
+_add("calendar", "12", "year", "years", "yr", "yrs")
+_add("tons", "1", "ton", "tons")  # short, long or metric: only tons compare with tons
+_add("mass", "1000000", "tonne", "tonnes")
+_add("angle", "1", "rad", "radian", "radians")
+# temperatures are affine, not multiples: each scale compares only with itself
+_add("celsius", "1", "degc", "celsius")
+_add("fahrenheit", "1", "degf", "fahrenheit")
 
-_POWER = re.compile(r"^(?:(square|sq|cubic)\s+)?([a-z]+)\.?(?:\s*\^\s*\{?([23])\}?)?$")
+_POWER = re.compile(r"^(?:(square|sq|cubic)\s+)?([a-z]+|[$€£₹])\.?(?:\s*\^\s*\{?([23])\}?)?$")
 _SPEEDS = {"mph": "mi/h", "kph": "km/h", "kmh": "km/h"}
 
 
