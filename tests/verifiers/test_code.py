@@ -97,7 +97,10 @@ def test_comparison_policy():
     assert not outputs_match("1", "1.5", 1e-6)
     assert values_equal((1, 2), [1, 2], 0) and values_equal(0.1 + 0.2, 0.3, 1e-9)
     assert not values_equal(0.1 + 0.2, 0.3, 0) and not values_equal("1", 1, 1e-6)
-    assert values_equal({"a": [1.0]}, {"a": [1]}, 0) and values_equal(float("nan"), float("nan"), 0)
+    assert values_equal({"a": [1]}, {"a": [1.0]}, 0) and values_equal(float("nan"), float("nan"), 0)
+    # an exact int (or bool) expected needs an int (or bool): a float close to it is not the answer
+    assert not values_equal(1.0, 1, 1e-6) and not values_equal(10**12 + 0.5, 10**12, 1e-6)
+    assert not values_equal(True, 1, 0) and not values_equal(1, True, 0) and values_equal(False, False, 0)
 
 
 def test_stdin_stdout_cases(code):
@@ -335,6 +338,7 @@ def test_custom_executor_interface():
 def test_a_remote_style_executor_reuses_the_judging():
     """A stand-in for a remote service: it only reports what the program returned, and
     `tests_formats.judge` turns that into outcomes; extraction and scoring are unchanged."""
+    from rewardsmith.verifiers.code import codec
     from rewardsmith.verifiers.code.tests_formats import judge
 
     class Remote:
@@ -344,7 +348,8 @@ def test_a_remote_style_executor_reuses_the_judging():
             exec(program.code, ns)  # the "service" (trusted test code only)
             frames = [("ready", 0, {}), ("load", 0, {"ok": True})]
             for i, (name, args, kwargs) in enumerate(job["steps"][0][1]):
-                frames.append(("value", i, {"ok": True, "value": ns[name](*args, **kwargs)}))
+                value = codec.encode(ns[name](*args, **kwargs))  # each returned value travels encoded
+                frames.append(("value", i, {"ok": True, "value": value}))
             raw = {"frames": frames, "timed_out": False, "signal": None, "exit": "exit code 0"}
             outcomes, infra = judge(program.suite, [raw])
             return ProgramResult(outcomes, infra_error=infra)

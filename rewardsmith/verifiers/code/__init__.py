@@ -66,7 +66,7 @@ class CodeTests(Reward):
         tests = sample.get(self.tests_column)
         entry = self.entry_point or sample.get("entry_point") or sample.get("fn_name")
         suite = parse_tests(tests, entry_point=entry, where=self.tests_column)
-        suite.plan(prompt=sample.prompt if isinstance(sample.prompt, str) else None, type_check=self.type_check)
+        suite.plan(prompt=sample.prompt, type_check=self.type_check)
         return Program(code, suite, self.limits, self.type_check, self.float_tolerance)
 
     def to_score(self, program: Program, result: ProgramResult) -> Score:
@@ -82,6 +82,8 @@ class CodeTests(Reward):
             "forged_lines": result.forged_lines,
             "verdict": result.verdict,
         }
+        if result.in_process:
+            details["in_process"] = result.in_process
         if result.infra_error:
             details["tests"] = []
             return Score(None, f"{self.name}: sandbox failure: {result.infra_error}", S.UNSCORED, details)
