@@ -104,7 +104,42 @@ def _round(number: Any, ndigits: Any = None) -> Any:
     return round(number) if ndigits is None else round(number, ndigits)
 
 
-_GUARDED = {"set": _set, "frozenset": _frozenset, "dict": _safe_dict, "bytes": _bytes, "round": _round}
+def _sum(items: Any, start: Any = 0) -> Any:
+    if type(start) in (list, tuple, str, bytes):  # sum(lists, []) copies at every step: quadratic
+        parts = list(items)
+        if sum(len(p) for p in parts) + len(start) > MAX_ITEMS:
+            raise ValueTooLarge("sum too large to evaluate")
+        out = type(start)().join(parts) if type(start) in (str, bytes) else None
+        if out is not None:
+            return start + out
+        joined = list(start)
+        for p in parts:
+            if type(p) is not type(start):
+                raise TypeError(f"can only concatenate {type(start).__name__} to {type(start).__name__}")
+            joined.extend(p)
+        return joined if type(start) is list else tuple(joined)
+    return sum(items, start)
+
+
+def _set_method(base: set[Any] | frozenset[Any], name: str) -> Any:
+    """A set method whose iterable arguments become sets in linear time first (`set.union`
+    takes any iterable: a list of colliding ints would make it quadratic)."""
+    method = getattr(base, name)
+
+    def call(*others: Any) -> Any:
+        return method(*(o if type(o) in (set, frozenset) else safe_set(o) for o in others))
+
+    return call
+
+
+_GUARDED = {
+    "set": _set,
+    "frozenset": _frozenset,
+    "dict": _safe_dict,
+    "bytes": _bytes,
+    "round": _round,
+    "sum": _sum,
+}
 
 _SAFE_BUILTINS: dict[str, Any] = {
     f.__name__: _GUARDED.get(f.__name__, f)
@@ -293,6 +328,8 @@ class _Evaluator:
             return _MATH_FUNCS[node.attr]
         allowed: Any = _METHODS.get(type(base), ())  # type: ignore[call-overload]
         if node.attr in allowed:
+            if type(base) in (set, frozenset):
+                return _set_method(base, node.attr)
             return getattr(base, node.attr)
         if type(base) is complex and node.attr in ("real", "imag"):
             return getattr(base, node.attr)

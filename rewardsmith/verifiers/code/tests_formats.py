@@ -136,6 +136,7 @@ class TestSuite:
                 entry_point=self.entry_point,
                 type_check=type_check,
                 helper_callables=callables,
+                helpers_source=self.helpers,
             )
         return self
 

@@ -7,9 +7,10 @@ read its memory; it is not dumpable either, for the levels without PID namespace
 result channel to the supervisor and a per-run nonce the program never had. Its namespace:
 
 - the solution's top-level names as the program's process lists them (`rpc.Server.manifest`):
-  plain values by value, functions, classes and other objects as `rpc.Remote` proxies, modules
-  as this process's own copy when it has already imported one of that name; names that shadow
-  a builtin are left out (the tests mean the builtin), except the entry point;
+  plain values by value, functions, classes and other objects as `rpc.Remote` proxies, a
+  module imported under its own name (`import math`) as this process's own copy when it has
+  already imported it; names that shadow a builtin are left out (the tests mean the
+  builtin), except the entry point;
 - the prompt's helpers (HumanEval/32 `poly`), defined here from the prompt, after the
   solution's names: a solution cannot redefine them for the tests;
 - each test source, executed in a copy of that.
@@ -44,8 +45,10 @@ def namespace(conn: rpc.Connection, manifest: Any, entry_point: str | None) -> d
             base[name] = payload
         elif kind == "ref" and type(payload) is str:
             base[name] = rpc.Remote(conn, ("n", name), payload[:200])
-        elif kind == "module" and type(payload) is str and payload in sys.modules:
-            base[name] = sys.modules[payload]  # already imported here: importing nothing the program names
+        elif kind == "module" and payload == name and name in sys.modules:
+            # `import math` in the solution: this process's own math, already imported (the program
+            # names nothing here, and cannot make `math` stand for another module)
+            base[name] = sys.modules[name]
     if entry_point:
         base[entry_point] = rpc.Remote(conn, ("n", entry_point), f"function {entry_point}")
     return base
@@ -62,7 +65,13 @@ def run(spec: dict[str, Any], report: Any) -> None:
         for step in units:
             report("test", step[1], {"ok": False, "error": why})
         return
-    base = namespace(conn, manifest, spec.get("entry_point"))
+    try:
+        base = namespace(conn, manifest, spec.get("entry_point"))
+    except Exception as exc:  # a manifest nobody foresaw: the program's failure, not the sandbox's
+        why = f"the program's process described its names unreadably ({error_text(exc, 300)})"
+        for step in units:
+            report("test", step[1], {"ok": False, "error": why})
+        return
     base["__builtins__"] = builtins
     base["__name__"] = TESTS_MODULE_NAME
     helpers = spec.get("helpers") or ""
@@ -76,4 +85,7 @@ def run(spec: dict[str, Any], report: Any) -> None:
             return
     runner = UnitRunner(base, spec["sources"], units)
     for step in units:
-        runner.run_unit(step, report)
+        try:
+            runner.run_unit(step, report)
+        except BaseException as exc:  # MemoryError while reporting, say: that test fails, the rest go on
+            report("test", step[1], {"ok": False, "error": f"the test could not be run: {error_text(exc, 300)}"})

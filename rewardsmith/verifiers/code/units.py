@@ -24,8 +24,10 @@ its shape allows:
 - PROGRAM ("in-process", loud, with the reason): only what needs the program's own
   interpreter: `type_check=False` (the tests compare the program's own objects), a test source
   that shares state with the program (unittest.mock patches, random seeds, files, the working
-  directory, the environment, standard streams, interpreter settings: `shared_state`), or one
-  that hands its own functions or objects to the program (`hands_over_objects`). Both are
+  directory, the environment, standard streams, interpreter settings: `shared_state`) or that
+  executes what it is given (eval, exec, pickle, doctest: program-made data would become
+  code in the tests' process), or one that hands its own functions or objects to the program
+  (`hands_over_objects`). Both are
   decided per source from its text alone, never from anything the program does, so a program
   cannot choose to be judged in-process; and a source is either entirely in-process or not at
   all, so no probed or tests'-process unit's expected values travel with in-process code.
@@ -198,14 +200,16 @@ def classify(
     entry_point: str | None = None,
     type_check: bool = True,
     helper_callables: frozenset[str] = frozenset(),
+    helpers_source: str = "",
 ) -> None:
-    """Decide where `unit` is judged (see the module docstring) and attach its probe plan."""
+    """Decide where `unit` is judged (see the module docstring) and attach its probe plan.
+    `helpers_source`: the prompt's helper code, which runs with the tests."""
     unit.plan, unit.why_in_process, unit.where = None, "", TESTS
     if not type_check:
         unit.where = PROGRAM
         unit.why_in_process = "type_check=False: the tests compare the program's own objects, in its interpreter"
         return
-    shared = shared_state(source)
+    shared = shared_state(source) or (helpers_source and shared_state(helpers_source))
     if shared:
         unit.where, unit.why_in_process = PROGRAM, f"the test {shared}, which lives in the program's interpreter"
         return
@@ -321,8 +325,18 @@ _SHARED_MODULES = {
     "gc": "inspects the program's memory",
     "mock": "patches what the program uses (mock)",
     "pytest": "uses pytest fixtures",
-    "numpy": "seeds or configures numpy",
-    "pandas": "compares pandas objects",
+    "pickle": "deserializes data (which runs code)",
+    "marshal": "deserializes code",
+    "shelve": "deserializes data (which runs code)",
+    "dill": "deserializes data (which runs code)",
+    "cloudpickle": "deserializes data (which runs code)",
+    "yaml": "deserializes data (which may run code)",
+    "timeit": "executes code it is given",
+    "code": "executes code it is given",
+    "codeop": "compiles code it is given",
+    "runpy": "executes code it is given",
+    "doctest": "executes the program's docstrings",
+    "ctypes": "reaches into the interpreter",
 }
 _SHARED_NAMES = {
     "patch": "patches what the program uses (unittest.mock)",
@@ -334,8 +348,12 @@ _SHARED_NAMES = {
     "setrecursionlimit": "changes interpreter settings",
     "open": "uses files",
     "globals": "uses the module's globals",
-    "exec": "executes code in the program's namespace",
-    "eval": "executes code",
+    "locals": "uses namespaces as data",
+    "vars": "uses namespaces as data",
+    "exec": "executes code it is given",
+    "eval": "executes code it is given",
+    "compile": "compiles code it is given",
+    "breakpoint": "starts a debugger",
     "setattr": "patches attributes",
     "__import__": "imports modules dynamically",
 }

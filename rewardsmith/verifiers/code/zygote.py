@@ -756,6 +756,9 @@ def main(argv: list[str]) -> None:
     except BaseException as exc:
         send(ctrl_out, ("fatal", f"{type(exc).__name__}: {exc}"))
         os._exit(3)
+    # Not dumpable (once its user namespace is set up): without namespaces a program of the same
+    # uid could otherwise open its /proc/<pid>/fd (the tests' result pipes) or read its memory.
+    sandbox.set_dumpable(False)
     send(ctrl_out, ("ready", supervisor.report, {"template_pid": supervisor.template_pid}))
     watch = select.poll()
     watch.register(ctrl_in, select.POLLIN)
