@@ -53,6 +53,27 @@ def test_extract_language_tags():
     assert extract_code("```python\ncut = 1\nby the token lim") == "cut = 1\nby the token lim"
 
 
+def test_extraction_is_linear_on_hostile_fences():
+    """F10: a line of backticks with no newline made the fence regex backtrack quadratically
+    (64k backticks: 3.6 s). The scanner reads each line once; an alarm fails a regression."""
+    import signal
+
+    def too_slow(*_):
+        raise TimeoutError("fence scanning is not linear")
+
+    old = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, 10.0)
+    try:
+        for text in ("`" * 400_000, "`" * 400_000 + "\n", "```x\n" + "`" * 400_000, "~~~\n" * 100_000):
+            extract_code(text)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert extract_code("````py\nx = 1\n```\n````\n") == "x = 1\n```\n"  # closes on the same fence only
+    assert extract_code("  ```python  extra\nx = 2\n  ```  \ny") == "x = 2\n"
+    assert extract_code("```python") is None  # an opening fence needs a line after it
+
+
 def test_no_code_status(code):
     s = code.score({"completion": "I think the answer is 4.", "tests": "assert True"})
     assert (s.value, s.status) == (0.0, "no_code")

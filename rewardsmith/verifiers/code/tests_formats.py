@@ -591,7 +591,7 @@ def _judge_probed(
             readable, value = values.read(payload)
             results.append(ProbeResult(True, value) if readable else ProbeResult(False, error=value))
         else:
-            results.append(ProbeResult(False, error=_field_text(payload, "error")))
+            results.append(ProbeResult(False, error=_field_text(payload, "error") or "the call reported no answer"))
     verdict = judge_plan(unit.plan, results)
     t = round(elapsed, 6)
     if verdict is None:
