@@ -92,8 +92,12 @@ def test_a_test_reported_twice_fails():
 
 
 def test_verdicts_are_labelled(reward):
+    import rewardsmith.verifiers.code as code
+
     good = fenced("def add(a, b):\n    return a + b")
-    s = reward.score(dict(IN_PROCESS, completion=good))
+    code._WARNED.clear()
+    with pytest.warns(RuntimeWarning, match="judged in the program's own interpreter.*seeds a random generator"):
+        s = reward.score(dict(IN_PROCESS, completion=good))
     assert s.value == 1.0 and s.details["verdict"] == "in-process"
     assert "random" in s.details["in_process"]["check"] and s.details["tests"][0]["judged_by"] == "program's process"
     s = reward.score(dict(LOOPED, completion=good))

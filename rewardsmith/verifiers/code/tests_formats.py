@@ -423,6 +423,8 @@ def judge(
     tests_run = run.get("tests")
     tframes: dict[tuple[str, int], dict[str, Any]] = {}
     ttampered: set[tuple[str, int]] = set()
+    if tests_run is None and any(u.where == TESTS for u in suite.units):
+        return [], "the executor ran no tests' process for the tests that need one (see Executor in docs/code.md)"
     if tests_run is not None:
         tframes, ttampered, _ = decode_frames(tests_run["frames"], codec.Budget())
         if ("ready", 0) not in tframes:

@@ -168,6 +168,7 @@ def run_child(ctx: RunContext, fds: list[int]) -> None:
         if ctx.seccomp is not None:
             sandbox.load_seccomp(ctx.seccomp)
         sys.argv = ["solution.py"]
+        sys.modules["__main__"].__dict__.pop("zygote", None)  # the boot script's handle on us
         harness.run(job)
     except BaseException:
         try:
@@ -329,6 +330,11 @@ class Supervisor:
             whom = "ANY process (it runs as root)" if ctx.uid is None and uid == 0 else "other processes of its user"
             warn(f"no PID namespace: the program can signal {whom}")
             warn("no IPC namespace: SysV/POSIX IPC objects are shared with the host")
+        r["tests"] = (
+            "assert tests that need an interpreter run in a tests' process of their own, cloned from the same "
+            "template, never running the program's code"
+            + (" (own PID namespace)" if ctx.namespaces else " (not dumpable: same uid, no PID namespace)")
+        )
         r["environment"] = "empty except " + ", ".join(f"{k}=1" for k in CHILD_ENV)
         r["stdin"] = "/dev/null (stdin/stdout cases: the case input)"
         for name in PREIMPORT:
