@@ -369,7 +369,7 @@ class LocalExecutor:
         tests = program.suite.trusted()
         if tests is not None:
             payload["tests"] = tests  # for the tests' process only: the supervisor never gives it to the program
-        budget = program.suite.runs * (program.limits.timeout + 3.0) + (20.0 if tests is not None else 10.0)
+        budget = program.suite.runs * (program.limits.timeout + 3.0) + 10.0
         pool = pool_for(self.isolation, self.packages, self.paths, self.ablate)
         last = ""
         for _attempt in range(2):

@@ -166,6 +166,8 @@ def _function(ns: dict[str, Any], name: str) -> tuple[Any, str]:
 
 
 def _run_steps(spec: dict[str, Any], report: Any) -> None:
+    if spec.get("serve") and not rpc.await_go(rpc.READ_FD):
+        return  # the tests' process never started: the sandbox's failure, not the program's
     hardening = _Hardening(spec) if spec.get("hardened") else None
     ns, error, _ = _load(spec["code"], SOLUTION_MODULE)
     if hardening is not None:

@@ -112,6 +112,20 @@ def _text(exc: BaseException) -> str:
     return text if type(text) is str else "(unprintable)"
 
 
+def send_go(fd: int) -> None:
+    """The tests' process is ready: the program's run may load the solution."""
+    write_message(fd, codec.encode(("go",)))
+
+
+def await_go(fd: int) -> bool:
+    """In the program's run, before the solution loads: wait for the tests' process."""
+    try:
+        body = read_message(fd)
+        return body is not None and codec.decode(body) == ("go",)
+    except (OSError, ProtocolError, codec.DecodeError):
+        return False
+
+
 # -- the program's side ---------------------------------------------------------------------------
 
 

@@ -59,6 +59,7 @@ def run(spec: dict[str, Any], report: Any) -> None:
     conn = rpc.Connection(rpc.READ_FD, rpc.WRITE_FD)
     units = spec["units"]
     try:
+        rpc.send_go(rpc.WRITE_FD)  # only now may the program's code start (see zygote.Supervisor.run)
         manifest = conn.request("manifest")
     except BaseException as exc:  # the program never got to serve: every unit fails with why
         why = f"the program's process did not answer ({error_text(exc, 300)})"

@@ -55,8 +55,6 @@ _HDR = struct.Struct("!Q")
 _FRAME = struct.Struct("!I")
 MAX_RESULT_BYTES = codec.MAX_BYTES
 WORK_DIR = "/tmp/work"
-#: how long the tests' process may take to start before the sandbox counts as broken
-TESTS_START_S = 10.0
 
 
 def send(fd: int, obj: Any) -> None:
@@ -112,19 +110,15 @@ def run_child(ctx: RunContext, fds: list[int]) -> None:
         targets = (1, 2, harness.RESULT_FD, 4, rpc.READ_FD, rpc.WRITE_FD)
         for src, dst in zip(high, targets, strict=False):
             os.dup2(src, dst)
-        keep = set(targets[: len(fds)]) | {0}
-        for fd in range(5, 1024):
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        os.closerange(len(fds) + 1, 1 << 16)  # everything else, the received ones included (one syscall)
         job = recv(4)
         os.close(4)
         if job is None:
             os._exit(120)  # the supervisor went away before sending the job
         limits = sandbox.Limits(**job["limits"])
-        if ctx.namespaces:
+        if job["mode"] == "tests":
+            os.chdir("/")  # the tests' process writes nothing (tests that use files run in-process)
+        elif ctx.namespaces:
             _private_mounts(ctx, job.get("uid", ctx.uid))
         else:
             os.chdir(job["workdir"] or "/")
@@ -229,8 +223,8 @@ class Template:
                 os._exit(0)
             if not msg:
                 os._exit(0)
-            try:
-                pid = sandbox.clone_sibling(self.clone_flags)
+            try:  # b"t": the tests' process, which needs no namespaces of its own (see Supervisor.run)
+                pid = sandbox.clone_sibling(0 if msg[:1] == b"t" else self.clone_flags)
             except OSError as exc:
                 pid = -(exc.errno or 1)
             if pid == 0:
@@ -399,8 +393,8 @@ class Supervisor:
             raise RuntimeError(f"the sandbox template failed to start: {status.decode(errors='replace')}")
         return pid, mine
 
-    def spawn(self, fds: list[int]) -> int:
-        socket.send_fds(self.spawn_sock, [b"s"], fds)
+    def spawn(self, fds: list[int], *, own_namespaces: bool = True) -> int:
+        socket.send_fds(self.spawn_sock, [b"s" if own_namespaces else b"t"], fds)
         data = b""
         while len(data) < 8:
             chunk = self.spawn_sock.recv(8 - len(data))
@@ -437,8 +431,11 @@ class Supervisor:
         tests: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One run of the program, and with `tests` (the job of a tests' process) that process
-        too: cloned first, and ready before the program's run exists, so that nothing the
-        program does can keep it from starting (which would read as a broken sandbox)."""
+        too. The program's run waits for the tests' process's first message before it loads the
+        solution, so that nothing the program does can keep that process from starting (which
+        would read as a broken sandbox). The tests' process gets no namespaces of its own: the
+        program's run is PID 1 of its own PID namespace, from where it is invisible, and the
+        tests' process needs no private /tmp or /proc (tests that use files run in-process)."""
         workdir = None
         if not self.ctx.namespaces:
             workdir = tempfile.mkdtemp(prefix="rewardsmith-run-")
@@ -457,11 +454,12 @@ class Supervisor:
                 request_r, request_w = os.pipe()  # tests -> program
                 reply_r, reply_w = os.pipe()  # program -> tests
                 channel = [request_r, request_w, reply_r, reply_w]
-                tester = self._start("tests", dict(tests, workdir=workdir), limits, None, [reply_r, request_w])
+                start = time.monotonic()
+                tester = self._start("tests", dict(tests, workdir=None), limits, None, [reply_r, request_w])
                 children.append(tester)
-                self._await_ready(tester)
                 program_ends = [request_r, reply_w]
-            start = time.monotonic()
+            else:
+                start = time.monotonic()
             program = self._start("program", dict(spec, workdir=workdir), limits, stdin, program_ends)
             children.insert(0, program)
             for fd in channel:
@@ -493,7 +491,7 @@ class Supervisor:
         res_r, res_w = os.pipe()
         job_r, job_w = os.pipe()
         try:
-            pid = self.spawn([out_w, err_w, res_w, job_r, *extra])
+            pid = self.spawn([out_w, err_w, res_w, job_r, *extra], own_namespaces=role != "tests")
         except BaseException:
             for fd in (out_r, err_r, res_r, job_w):
                 os.close(fd)
@@ -503,7 +501,9 @@ class Supervisor:
                 os.close(fd)
         child = _Child(pid, role, nonce, {out_r: "out", err_r: "err", res_r: "res"})
         try:
-            if self.cgroup is not None:
+            # The tests' process stays out of the run's cgroup: it is bounded by its rlimits, and
+            # nothing the program does to the cgroup's memory or process count can touch it.
+            if self.cgroup is not None and role != "tests":
                 self.cgroup.add(pid)
             try:
                 send(job_w, dict(spec, nonce=nonce, limits=limits.to_dict(), stdin=stdin))
@@ -516,25 +516,6 @@ class Supervisor:
         finally:
             os.close(job_w)
         return child
-
-    def _await_ready(self, child: _Child, timeout: float = TESTS_START_S) -> None:
-        """Wait for the `ready` frame of a run (RuntimeError: the sandbox is broken)."""
-        body = codec.encode(("ready", 0, {}))
-        expected = child.nonce + _FRAME.pack(len(body)) + body
-        res = next(fd for fd, name in child.streams.items() if name == "res")
-        buf = child.bufs["res"]
-        deadline = time.monotonic() + timeout
-        while len(buf) < len(expected):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([res], [], [], left)[0]:
-                raise RuntimeError(f"the tests' process did not start within {timeout:g} s")
-            data = os.read(res, len(expected) - len(buf))
-            if not data:
-                err = child.drain("err")
-                raise RuntimeError(f"the tests' process failed to start: {err[-1000:]}")
-            buf += data
-        if bytes(buf) != expected:
-            raise RuntimeError("the tests' process started with an unexpected report")
 
     def _supervise(self, children: list[_Child], limits: sandbox.Limits, start: float) -> dict[str, Any]:
         """Drain every stream of the run's processes until they end (or the wall-clock limit
@@ -669,16 +650,6 @@ class _Child:
         room = (MAX_RESULT_BYTES if name == "res" else cap) - len(buf)
         buf += data[: max(0, room)]
         self.dropped[name] += max(0, len(data) - max(0, room))
-
-    def drain(self, name: str) -> str:
-        fd = next(f for f, n in self.streams.items() if n == name)
-        try:
-            os.set_blocking(fd, False)
-            while chunk := os.read(fd, 1 << 16):
-                self.keep(name, chunk, 1 << 16)
-        except (BlockingIOError, OSError):
-            pass
-        return bytes(self.bufs[name]).decode("utf-8", "replace")
 
     def observations(self, cap: int, timed_out: bool) -> dict[str, Any]:
         assert self.status is not None
