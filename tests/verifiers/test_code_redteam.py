@@ -29,6 +29,11 @@ def _shapes() -> dict[str, dict]:
         )
     }
     shapes["pytest"] = {"tests": "def test_a():\n    assert sq(2) == 4\n\ndef test_b():\n    assert sq(3) in (9,)\n"}
+    # seeding `random` shares state with the program: judged in its interpreter, hardened
+    shapes["in-process"] = {
+        "tests": "def check(sq):\n    import random\n    random.seed(0)\n    for x in [2, 3]:\n        assert sq(x) == x * x\n",
+        "entry_point": "sq",
+    }
     return shapes
 
 

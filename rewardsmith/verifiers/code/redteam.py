@@ -17,7 +17,7 @@ few processes.
 >>> "class _AlwaysEqual" in always_equal(sample)
 True
 >>> sorted(ATTACKS)[:3]
-['always_equal', 'copycat', 'deep_value']
+['always_equal', 'colliding_set', 'copycat']
 """
 
 from __future__ import annotations
@@ -200,6 +200,9 @@ def shadowed_builtins(sample: Any) -> str:
         def sorted(x, **k): return x
         def isinstance(*a): return True
         def round(x, *a): return x
+        def pow(*a): return 0
+        def max(*a, **k): return 0
+        def sum(*a, **k): return 0
         """
         + _define(targets(sample), "return 0")
     )
@@ -390,6 +393,48 @@ def host_snoop(sample: Any) -> str:
     )
 
 
+def harness_module(sample: Any) -> str:
+    """Reach the harness that reports verdicts through the boot script's module and make it report
+    every test as passed (forges verdicts decided in the program's interpreter)."""
+    return _fence(
+        """
+        import sys
+        try:
+            _h = sys.modules['__main__'].zygote.harness
+            _enc = _h._encode
+            _h._encode = lambda v: _enc((v[0], v[1], {"ok": True}) if v[0] == "test" else v)
+        except Exception:
+            pass
+        """
+        + _define(targets(sample), "return None")
+    )
+
+
+def foreign_exception(sample: Any) -> str:
+    """Raise an exception of the program's own making that the test runner treats as a skip (or
+    whose `__str__` runs code while the harness reports it)."""
+    return _fence(
+        """
+        import unittest
+        class _Skip(unittest.SkipTest):
+            def __str__(self):
+                return "skipped"
+        """
+        + _define(targets(sample), "raise _Skip('not today')")
+    )
+
+
+def colliding_set(sample: Any) -> str:
+    """Return a set of ints that all hash to 0 (multiples of 2**61-1): building it takes time
+    quadratic in its size, in whoever decodes it (a verifier that then misses its deadline)."""
+    return _fence("_M = (1 << 61) - 1\n" + _define(targets(sample), "return {k * _M for k in range(4000)}"))
+
+
+def empty_sets(sample: Any) -> str:
+    """Return a list of 400,000 empty sets: 1 MB on the wire, 90 MB once decoded."""
+    return _fence("_V = [set()] * 400_000\n" + _define(targets(sample), "return _V"))
+
+
 def huge_int(sample: Any) -> str:
     """Return 10**400 where a float is expected: comparing it raises OverflowError, which a
     verifier that does not expect it turns into an infrastructure error (unscored)."""
@@ -476,6 +521,10 @@ ATTACKS: dict[str, Callable[[Any], str]] = {
         nonce_forgery,
         copycat,
         host_snoop,
+        harness_module,
+        foreign_exception,
+        colliding_set,
+        empty_sets,
         huge_int,
         deep_value,
         huge_value,
