@@ -113,6 +113,29 @@ def test_prompt_helpers_are_the_prompts_even_when_the_solution_redefines_them(re
     assert score(reward, hostile, tests, "unshift", prompt=chat).value == 0.0
 
 
+def test_tests_that_import_from_the_solution_module(reward):
+    """KodCode-style pytest files (`from solution import f`): probed when simple, otherwise run
+    in the tests' process, where `solution` is a module of proxies."""
+    code = "def has_pair(nums, k):\n    return any(k - a in nums[i + 1 :] for i, a in enumerate(nums))\n"
+    probed = "from solution import has_pair\n\ndef test_found():\n    assert has_pair([1, 2, 3, 9], 11) is True\n"
+    looped = (
+        "import pytest\nimport solution\n\ndef test_cases():\n    for nums, k in [([1, 4], 5), ([2, 2], 4)]:\n"
+        "        assert solution.has_pair(nums, k)\n\n"
+        "def test_raises():\n    with pytest.raises(TypeError):\n        solution.has_pair(None, 1)\n"
+    )
+    s = score(reward, code, probed)
+    assert s.value == 1.0 and judged_by(s) == {"verifier"}, s.reason
+    suite_where = {t["judged_by"] for t in score(reward, code, looped).details["tests"]}
+    assert suite_where == {"tests' process"}
+    pytest.importorskip("pytest")  # the sandbox imports it only where it is installed and declared
+    s = code_tests(timeout=5, packages=["pytest"]).score({"completion": fenced(code), "tests": looped})
+    assert s.value == 1.0, s.reason
+    wrong = code_tests(timeout=5, packages=["pytest"]).score(
+        {"completion": fenced("def has_pair(nums, k):\n    return True"), "tests": looped}
+    )
+    assert wrong.value == 0.5, wrong.reason
+
+
 # -- what the program's objects may not decide ---------------------------------------------------------
 
 RIGGED = """

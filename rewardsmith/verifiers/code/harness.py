@@ -44,12 +44,12 @@ import unittest
 from typing import Any
 
 from rewardsmith.verifiers.code import codec, rpc, trusted
+from rewardsmith.verifiers.code.probes import SOLUTION_MODULE
 from rewardsmith.verifiers.code.unitrun import UnitRunner, error_text, remember_source
 from rewardsmith.verifiers.code.units import GUARD_NAME, TESTS_MODULE_NAME
 from rewardsmith.verifiers.code.units import guard_comparisons as _guard_comparisons
 
 RESULT_FD = 3
-SOLUTION_MODULE = "solution"
 _PRISTINE_BUILTINS = dict(builtins.__dict__)
 _write, _perf, _encode = os.write, time.perf_counter, codec.encode
 _pack_len = struct.Struct("!I").pack

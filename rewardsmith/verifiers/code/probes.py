@@ -41,6 +41,9 @@ from typing import Any
 from rewardsmith.core.errors import RewardsmithError
 from rewardsmith.verifiers.code.codec import NotPlainData, ValueTooLarge, check_hashes, encode, safe_set
 
+#: the name of the solution's module, for tests that import from it (`from solution import f`)
+SOLUTION_MODULE = "solution"
+
 
 class NotProbeable(RewardsmithError):
     """This test needs the program's interpreter (it runs in-process)."""
@@ -361,6 +364,7 @@ class _Planner(ast.NodeTransformer):
     ) -> None:
         self.env, self.dynamic, self.aliases, self.helpers, self.targets = env, dynamic, aliases, helpers, targets
         self.probes: list[Probe] = []
+        self.imported: set[str] = set()  # `from solution import f`: the test itself says f is the program's
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
         raise NotProbeable("lambda")
@@ -384,7 +388,7 @@ class _Planner(ast.NodeTransformer):
         if target is None or target in self.env or target in self.dynamic:
             return self.generic_visit(node)
         name = self.aliases.get(target, target)
-        if not self.targets.allows(name):
+        if not (self.targets.allows(name) or name in self.imported):
             if target in _SAFE_BUILTINS:
                 return self.generic_visit(node)
             raise NotProbeable(f"{name}() is not the program's to answer")
@@ -458,6 +462,13 @@ def plan(
                 if alias.name != "math":
                     raise NotProbeable(f"import {alias.name}")
                 env[alias.asname or "math"] = _MATH
+            continue
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == SOLUTION_MODULE and not stmt.level:
+            for alias in stmt.names:
+                if alias.name == "*":
+                    raise NotProbeable("from solution import *")
+                planner.aliases[alias.asname or alias.name] = alias.name
+                planner.imported.add(alias.name)
             continue
         if isinstance(stmt, ast.ImportFrom):
             if stmt.module != "math" or stmt.level:

@@ -23,35 +23,40 @@ from __future__ import annotations
 
 import builtins
 import sys
+import types
 from typing import Any
 
 from rewardsmith.verifiers.code import rpc
+from rewardsmith.verifiers.code.probes import SOLUTION_MODULE
 from rewardsmith.verifiers.code.unitrun import UnitRunner, error_text
 from rewardsmith.verifiers.code.units import TESTS_MODULE_NAME
 
 
 def namespace(conn: rpc.Connection, manifest: Any, entry_point: str | None) -> dict[str, Any]:
-    base: dict[str, Any] = {}
+    """The tests' view of the solution's names (see the module docstring). Also registered as
+    the module `solution`, for tests that import from it (`from solution import f`)."""
+    solution: dict[str, Any] = {}
     names = manifest.get("names") if type(manifest) is dict else None
     for name, item in (names or {}).items() if type(names) is dict else ():
         if type(name) is not str or not name.isidentifier() or name.startswith("__"):
-            continue
-        if hasattr(builtins, name) and name != entry_point:
             continue
         if type(item) is not tuple or len(item) != 2:
             continue
         kind, payload = item
         if kind == "value":
-            base[name] = payload
+            solution[name] = payload
         elif kind == "ref" and type(payload) is str:
-            base[name] = rpc.Remote(conn, ("n", name), payload[:200])
+            solution[name] = rpc.Remote(conn, ("n", name), payload[:200])
         elif kind == "module" and payload == name and name in sys.modules:
             # `import math` in the solution: this process's own math, already imported (the program
             # names nothing here, and cannot make `math` stand for another module)
-            base[name] = sys.modules[name]
+            solution[name] = sys.modules[name]
     if entry_point:
-        base[entry_point] = rpc.Remote(conn, ("n", entry_point), f"function {entry_point}")
-    return base
+        solution[entry_point] = rpc.Remote(conn, ("n", entry_point), f"function {entry_point}")
+    module = types.ModuleType(SOLUTION_MODULE)
+    module.__dict__.update(solution)
+    sys.modules[SOLUTION_MODULE] = module
+    return {k: v for k, v in solution.items() if k == entry_point or not hasattr(builtins, k)}
 
 
 def run(spec: dict[str, Any], report: Any) -> None:

@@ -324,7 +324,6 @@ _SHARED_MODULES = {
     "inspect": "inspects the program's code",
     "gc": "inspects the program's memory",
     "mock": "patches what the program uses (mock)",
-    "pytest": "uses pytest fixtures",
     "pickle": "deserializes data (which runs code)",
     "marshal": "deserializes code",
     "shelve": "deserializes data (which runs code)",
