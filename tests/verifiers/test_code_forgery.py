@@ -191,7 +191,9 @@ def humaneval_not_probeable():
 
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_the_red_teams_routes_find_no_harness_to_forge(reward, humaneval_not_probeable, route):
-    rows = [dict(p, completion=fenced(ROUTES[route].replace("ENTRY", p["entry_point"]))) for p in humaneval_not_probeable]
+    rows = [
+        dict(p, completion=fenced(ROUTES[route].replace("ENTRY", p["entry_point"]))) for p in humaneval_not_probeable
+    ]
     for shape in (UNITTEST, PYTEST, MODULE_LOOP):
         tests = shape["tests"]
         tests = tests.replace("ENTRY", "sq") if isinstance(tests, str) else [t.replace("ENTRY", "sq") for t in tests]

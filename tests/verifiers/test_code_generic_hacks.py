@@ -94,7 +94,9 @@ def test_patching_during_a_call_is_undone_before_the_comparison(reward, where):
         return -1.0
     """
     verdict, shape = WHERE[where]
-    tests = shape("def check(c):\n    import math\n    for x in (1.5, 2.0):\n        assert math.isclose(c(x), x * x)\n")
+    tests = shape(
+        "def check(c):\n    import math\n    for x in (1.5, 2.0):\n        assert math.isclose(c(x), x * x)\n"
+    )
     s = reward.score({"completion": fenced(code), "tests": tests, "entry_point": "sq"})
     assert s.value == 0.0 and s.details["verdict"] == verdict, s.reason
     legit_still_scores(reward)

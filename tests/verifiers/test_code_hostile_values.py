@@ -143,7 +143,9 @@ def test_the_supervisor_never_decodes_what_the_program_sends(reward):
 def test_a_million_empty_sets_do_not_reach_the_verifiers_memory(reward, shape):
     code = "_V = [set()] * 490_000  # 1 MB on the wire, 100 MB decoded\ndef f(x):\n    return _V\n"
     rss = psutil.Process().memory_info().rss
-    sample = dict(SHAPES[shape], tests=SHAPES[shape]["tests"] * 3 if shape != "tests-process" else SHAPES[shape]["tests"])
+    sample = dict(
+        SHAPES[shape], tests=SHAPES[shape]["tests"] * 3 if shape != "tests-process" else SHAPES[shape]["tests"]
+    )
     s = reward.score(dict(sample, completion=fenced(code)))
     assert s.value == 0.0 and s.status != "unscored", s.reason
     assert psutil.Process().memory_info().rss - rss < 64 << 20

@@ -118,7 +118,9 @@ def test_with_an_entry_point_only_it_is_probed():
 
 @pytest.mark.parametrize("form", ["python", "text", "chat"])
 def test_helpers_of_the_prompt_are_never_the_programs(reward, form):
-    helper = 'def normalize(s):\n    return s.strip().lower()\n\ndef solve(s):\n    """Return normalize(s) reversed."""\n'
+    helper = (
+        'def normalize(s):\n    return s.strip().lower()\n\ndef solve(s):\n    """Return normalize(s) reversed."""\n'
+    )
     prompt = {
         "python": helper,
         "text": "Complete this:\n```python\n" + helper + "```\n",
@@ -144,7 +146,9 @@ def test_the_programs_run_receives_no_test_source_but_in_process_ones():
     assert [u.where for u in suite.units] == ["verifier", "tests' process"]
     job = suite.untrusted()
     assert "sources" not in job and "5050" not in repr(job) and "55" not in repr(job)
-    seeded = "def test_seeded():\n    import random\n    random.seed(1)\n    assert triangle(random.randint(1, 1)) == 1\n"
+    seeded = (
+        "def test_seeded():\n    import random\n    random.seed(1)\n    assert triangle(random.randint(1, 1)) == 1\n"
+    )
     suite = parse_tests([LEAKY, seeded]).plan()
     assert [u.where for u in suite.units] == ["verifier", "tests' process", "program's process"]
     job = suite.untrusted()

@@ -88,6 +88,7 @@ class Budget:
 # Estimated sizes of decoded objects (CPython, 64-bit), charged before they are built.
 _SIZE_INT, _SIZE_STR, _SIZE_BYTES, _SIZE_FLOAT, _SIZE_COMPLEX = 32, 80, 40, 24, 32
 _SIZE_LIST, _SIZE_TUPLE, _SIZE_SET, _SIZE_DICT, _PER_ITEM, _PER_HASHED = 56, 40, 216, 64, 8, 48
+_SIZE_REF = 96  # an rpc.Remote and its key
 
 
 def check_hashes(keys: Iterable[Any], limit: int = MAX_SAME_HASH) -> None:
@@ -304,6 +305,7 @@ def decode(
         elif tag in (0x48, 0x6E):  # H n: references (only between the tests' and the program's process)
             if refs is None:
                 raise DecodeError(f"unknown tag {tag!r} at byte {pos - 1}")
+            charge(_SIZE_REF)
             if tag == 0x48:
                 value = refs("H", number())
             else:

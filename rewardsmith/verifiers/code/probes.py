@@ -78,11 +78,11 @@ MAX_ITEMS = 1_000_000  # a sequence the evaluator builds
 
 
 def _set(items: Any = ()) -> set[Any]:
-    return safe_set(items)  # type: ignore[no-any-return]
+    return safe_set(items)  # type: ignore[no-any-return,unused-ignore]
 
 
 def _frozenset(items: Any = ()) -> frozenset[Any]:
-    return safe_set(items, frozen=True)  # type: ignore[no-any-return]
+    return safe_set(items, frozen=True)  # type: ignore[no-any-return,unused-ignore]
 
 
 def _safe_dict(*args: Any, **kwargs: Any) -> dict[Any, Any]:

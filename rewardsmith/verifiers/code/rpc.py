@@ -327,8 +327,8 @@ class Remote:
     def __instancecheck__(self, obj: Any) -> bool:
         return self._rs_conn.request("isinstance", obj, self) is True
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refused("comparing")  # type: ignore[assignment]
-    __hash__ = _refused("hashing")  # type: ignore[assignment]
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refused("comparing")
+    __hash__ = _refused("hashing")
     __bool__ = _refused("truth-testing")
     __contains__ = _refused("asking what is in")
     __float__ = __int__ = __index__ = __complex__ = __abs__ = __neg__ = __pos__ = _refused("converting")
@@ -391,7 +391,8 @@ class Connection:
 
     def _encode_ref(self, value: Any) -> tuple[str, Any]:
         if type(value) is Remote and value._rs_conn is self:
-            return value._rs_key  # type: ignore[no-any-return]
+            key: tuple[str, Any] = value._rs_key
+            return key
         raise NotPlainData(
             f"the test passes {codec.describe_type(type(value))} to the program: only plain data and the "
             "program's own objects cross to its process (type_check=False judges such tests in the program's "
@@ -446,4 +447,4 @@ class Connection:
             raise NotPlainData("the program's process sent something that is not an answer")
         if reply[0] == "raise":
             raise exception_from(reply[1], reply[2] if len(reply) > 2 else "")
-        return reply  # type: ignore[no-any-return]
+        return reply

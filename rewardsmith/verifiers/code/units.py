@@ -431,7 +431,7 @@ def prompt_code(prompt: Any) -> str:
         texts = [prompt]
     elif isinstance(prompt, list):
         texts = [
-            m.get("content")
+            str(m["content"])
             for m in prompt
             if isinstance(m, Mapping) and m.get("role") != "assistant" and isinstance(m.get("content"), str)
         ]

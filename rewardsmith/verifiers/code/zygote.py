@@ -555,8 +555,8 @@ class Supervisor:
                             sandbox.kill_run(c.pid)
                         sandbox.sweep_children(keep=frozenset({self.template_pid}))
                         os._exit(0)
-                    child = pidfds.pop(fd, None)
-                    if child is not None:
+                    if fd in pidfds:
+                        child = pidfds.pop(fd)
                         poller.unregister(fd)
                         os.close(fd)
                         sandbox.kill_run(child.pid)  # the group's leftovers; the zombie still holds the pid
