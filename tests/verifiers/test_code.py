@@ -200,7 +200,12 @@ def test_type_check_policy_and_its_opt_out():
     sample = {"completion": prog, "tests": ["assert make(1, 2) == Point(1, 2)", "assert make(1, 2).x == 1"]}
     strict = code_tests().score(sample)
     assert [t["status"] for t in strict.details["tests"]] == ["failed", "passed"]  # custom objects compared
-    assert code_tests(type_check=False).score(sample).value == 1.0
+    import rewardsmith.verifiers.code as code_module
+
+    code_module._WARNED.clear()
+    with pytest.warns(RuntimeWarning, match="program's own interpreter.*type_check=False"):
+        loose = code_tests(type_check=False).score(sample)
+    assert loose.value == 1.0 and loose.details["verdict"] == "in-process"  # loud: its objects decided
 
 
 def test_bad_test_source_names_the_column(code):

@@ -74,6 +74,15 @@ def test_leetcode_style_solution_class_and_generators(reward):
     assert s.value == 1.0 and judged_by(s) == {"tests' process"}, s.reason
 
 
+def test_large_constants_of_the_solution_go_by_reference(reward):
+    """A sieve of primes at module level is far larger than a message: the tests still run."""
+    code = "PRIMES = [p for p in range(2, 200_000) if all(p % d for d in range(2, int(p ** 0.5) + 1))]\n"
+    code += "def nth_prime(n):\n    return PRIMES[n]\n"
+    tests = "def check(f):\n    for n, p in [(0, 2), (3, 7), (9, 29)]:\n        assert f(n) == p\n"
+    s = score(reward, code, tests, "nth_prime")
+    assert s.value == 1.0 and judged_by(s) == {"tests' process"}, s.reason
+
+
 def test_arguments_changed_in_place_come_back(reward):
     """LeetCode's "modify nums in place": the test looks at its own list after the call."""
     code = "def rotate(nums, k):\n    nums[:] = nums[-k:] + nums[:-k]\n"

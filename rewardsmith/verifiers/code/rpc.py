@@ -155,6 +155,7 @@ class Server:
         """The solution's top-level names as the tests will see them: plain values by value,
         modules by name (the tests' process imports its own copy), everything else by reference."""
         names: dict[str, Any] = {}
+        room = MAX_MESSAGE // 4  # large constants (a sieve of primes) go by reference
         for name, value in list(self.ns.items())[: MAX_NAMES * 2]:
             if type(name) is not str or name.startswith("__") or len(names) >= MAX_NAMES:
                 continue
@@ -162,7 +163,7 @@ class Server:
                 names[name] = ("module", value.__name__)
                 continue
             try:
-                codec.encode(value)
+                room -= len(codec.encode(value, codec.Limits(total_bytes=max(room, 0))))
                 names[name] = ("value", value)
             except (NotPlainData, codec.ValueTooLarge):
                 names[name] = ("ref", _describe(value))
