@@ -63,6 +63,7 @@ from rewardsmith.verifiers.code.units import (
     classify,
     find_units,
     helper_callables,
+    parse_source,
     prompt_code,
     prompt_helpers,
 )
@@ -250,7 +251,7 @@ def _assert_suite(sources: list[str], entry_point: str | None, where: str) -> Te
     units: list[Unit] = []
     for i, source in enumerate(sources):
         try:
-            compile(source, f"test_{i}.py", "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
+            parse_source(source)  # cached: a GRPO group scores many completions against one test
         except SyntaxError as exc:
             raise InputError(f"{where}: test {i} is not valid Python ({exc.msg}, line {exc.lineno})") from None
         except ValueError as exc:

@@ -187,9 +187,12 @@ def find_units(source: str, index: int, entry_point: str | None, where: str) -> 
 
 
 @functools.lru_cache(maxsize=4096)
-def _parse(source: str) -> ast.Module:
+def parse_source(source: str) -> ast.Module:
     """Shared between calls: never change the tree it returns (`probes.plan` copies)."""
     return ast.parse(source)
+
+
+_parse = parse_source
 
 
 def classify(
@@ -437,24 +440,28 @@ def prompt_code(prompt: Any) -> str:
         ]
     else:
         return ""
+    return "\n\n".join(code for text in texts for code in _python_in(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _python_in(text: str) -> tuple[str, ...]:
+    """`text` itself if it is Python, else its Python code blocks (cached: prompts repeat)."""
+    if not text.strip():
+        return ()
+    try:
+        ast.parse(text)
+        return (text,)
+    except (SyntaxError, ValueError):
+        pass
     out = []
-    for text in texts:
-        if not text.strip():
-            continue
-        try:
-            ast.parse(text)
-            out.append(text)
-            continue
-        except (SyntaxError, ValueError):
-            pass
-        for tag, code in code_blocks(text):
-            if tag in ("", "python", "py", "python3", "py3"):
-                try:
-                    ast.parse(code)
-                except (SyntaxError, ValueError):
-                    continue
-                out.append(code)
-    return "\n\n".join(out)
+    for tag, code in code_blocks(text):
+        if tag in ("", "python", "py", "python3", "py3"):
+            try:
+                ast.parse(code)
+            except (SyntaxError, ValueError):
+                continue
+            out.append(code)
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=1024)
