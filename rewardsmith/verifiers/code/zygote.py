@@ -145,7 +145,9 @@ def run_child(ctx: RunContext, fds: list[int]) -> None:
         sandbox.apply_limits(limits, nproc_base=ctx.nproc_base)
         if ctx.uid is not None:
             sandbox.drop_privileges(ctx.uid, ctx.uid)
-        elif ctx.userns:
+        elif ctx.userns or os.getuid() == 0:
+            # in a user namespace; or root that must stay uid 0 to read its interpreter: without
+            # capabilities it cannot open undumpable processes (the tests', the supervisor)
             sandbox.drop_capabilities()
         sandbox.no_new_privileges()
         # The uid change cleared it; the program may read /proc/self. The tests' process stays
@@ -274,7 +276,8 @@ class Supervisor:
             r["user"] = f"{uid} (same as the verifier: not dropped)"
             if uid == 0:
                 warn(
-                    "RUNS AS ROOT: the interpreter lies under a root-only directory and there is no mount "
+                    "RUNS AS ROOT (without capabilities): the interpreter lies under a root-only directory and "
+                    "there is no mount "
                     "namespace to expose it to another uid"
                 )
         # Limits shared across runs: a cgroup per slot where allowed, else the slot's own uid.
