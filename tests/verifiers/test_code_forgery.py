@@ -110,10 +110,11 @@ def test_verdicts_are_labelled(reward):
 
 # -- the red team's routes (F1) -------------------------------------------------------------------
 
-# Route 1: the harness module through the boot script's globals; forge "passed" frames.
+# Route 1: the harness module (the red team went through the boot script's globals, which runs no
+# longer expose; sys.modules still holds it in the program's run); forge "passed" frames.
 HARNESS_MODULE = """
 import sys
-_h = sys.modules['__main__'].zygote.harness
+_h = sys.modules['rewardsmith.verifiers.code.harness']
 _enc = _h._encode
 def _forged(v):
     kind, i, payload = v
@@ -202,6 +203,7 @@ def test_the_red_teams_routes_find_no_harness_to_forge(reward, humaneval_not_pro
     assert [(i, s.value, s.reason) for i, s in enumerate(scores) if s.value != 0.0] == []
     assert all(s.status != "unscored" and s.details["verdict"] == "out-of-process" for s in scores)
     assert {t["judged_by"] for s in scores for t in s.details["tests"]} <= {"tests' process", "verifier"}
+    assert not any("failed to load" in s.reason for s in scores)  # each route ran: it reached what it aimed at
     assert leftovers() == []
     legit_still_scores(reward)
 

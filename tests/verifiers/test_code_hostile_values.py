@@ -173,6 +173,7 @@ for frame in [
     ("value", 0, {"ok": True, "value": codec.encode(10 ** 400), "time": float("nan")}),
     ("value", 1, {"ok": 1, "value": b"ÿÿ", "time": 10 ** 400}),
     ("value", 2, {"ok": False, "error": 10 ** 400}),
+    ("value", 0, {"ok": True, "value": codec.encode({k * ((1 << 61) - 1) for k in range(3000)})}),
     ("test", 0, {"ok": 1, "skipped": "yes", "time": -1.0}),
     ("test", 10 ** 30, {"ok": True}),
     ("value", -1, []),

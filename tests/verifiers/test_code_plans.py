@@ -77,7 +77,7 @@ def test_a_probed_test_that_can_no_longer_be_planned_is_an_internal_error(monkey
 def test_a_forging_program_stays_at_zero_after_the_caches_turn_over(reward, humaneval):
     forge = """
     import sys
-    _h = sys.modules['__main__'].zygote.harness
+    _h = sys.modules['rewardsmith.verifiers.code.harness']
     _enc = _h._encode
     _h._encode = lambda v: _enc((v[0], v[1], {"ok": True}) if v[0] == "test" else v)
     def ENTRY(*a, **k):
@@ -91,7 +91,7 @@ def test_a_forging_program_stays_at_zero_after_the_caches_turn_over(reward, huma
         parse_tests(f"def test_a():\n    assert g({i}) == {i + 1}\n").plan()
     units._PLANS.clear()
     second = reward.score(row)
-    assert (first.value, second.value) == (0.0, 0.0)
+    assert (first.value, second.value) == (0.0, 0.0) and "failed to load" not in first.reason
     assert first.details["verdict"] == second.details["verdict"] == "out-of-process"
 
 

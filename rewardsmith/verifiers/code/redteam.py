@@ -394,13 +394,13 @@ def host_snoop(sample: Any) -> str:
 
 
 def harness_module(sample: Any) -> str:
-    """Reach the harness that reports verdicts through the boot script's module and make it report
-    every test as passed (forges verdicts decided in the program's interpreter)."""
+    """Reach the harness that reports verdicts (through sys.modules, or the boot script's module)
+    and make it report every test as passed (forges verdicts decided in the program's interpreter)."""
     return _fence(
         """
         import sys
         try:
-            _h = sys.modules['__main__'].zygote.harness
+            _h = sys.modules.get("rewardsmith.verifiers.code.harness") or sys.modules["__main__"].zygote.harness
             _enc = _h._encode
             _h._encode = lambda v: _enc((v[0], v[1], {"ok": True}) if v[0] == "test" else v)
         except Exception:
