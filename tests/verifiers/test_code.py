@@ -53,6 +53,27 @@ def test_extract_language_tags():
     assert extract_code("```python\ncut = 1\nby the token lim") == "cut = 1\nby the token lim"
 
 
+def test_extraction_is_linear_on_hostile_fences():
+    """F10: a line of backticks with no newline made the fence regex backtrack quadratically
+    (64k backticks: 3.6 s). The scanner reads each line once; an alarm fails a regression."""
+    import signal
+
+    def too_slow(*_):
+        raise TimeoutError("fence scanning is not linear")
+
+    old = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, 10.0)
+    try:
+        for text in ("`" * 400_000, "`" * 400_000 + "\n", "```x\n" + "`" * 400_000, "~~~\n" * 100_000):
+            extract_code(text)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert extract_code("````py\nx = 1\n```\n````\n") == "x = 1\n```\n"  # closes on the same fence only
+    assert extract_code("  ```python  extra\nx = 2\n  ```  \ny") == "x = 2\n"
+    assert extract_code("```python") is None  # an opening fence needs a line after it
+
+
 def test_no_code_status(code):
     s = code.score({"completion": "I think the answer is 4.", "tests": "assert True"})
     assert (s.value, s.status) == (0.0, "no_code")
@@ -97,7 +118,10 @@ def test_comparison_policy():
     assert not outputs_match("1", "1.5", 1e-6)
     assert values_equal((1, 2), [1, 2], 0) and values_equal(0.1 + 0.2, 0.3, 1e-9)
     assert not values_equal(0.1 + 0.2, 0.3, 0) and not values_equal("1", 1, 1e-6)
-    assert values_equal({"a": [1.0]}, {"a": [1]}, 0) and values_equal(float("nan"), float("nan"), 0)
+    assert values_equal({"a": [1]}, {"a": [1.0]}, 0) and values_equal(float("nan"), float("nan"), 0)
+    # an exact int (or bool) expected needs an int (or bool): a float close to it is not the answer
+    assert not values_equal(1.0, 1, 1e-6) and not values_equal(10**12 + 0.5, 10**12, 1e-6)
+    assert not values_equal(True, 1, 0) and not values_equal(1, True, 0) and values_equal(False, False, 0)
 
 
 def test_stdin_stdout_cases(code):
@@ -176,7 +200,12 @@ def test_type_check_policy_and_its_opt_out():
     sample = {"completion": prog, "tests": ["assert make(1, 2) == Point(1, 2)", "assert make(1, 2).x == 1"]}
     strict = code_tests().score(sample)
     assert [t["status"] for t in strict.details["tests"]] == ["failed", "passed"]  # custom objects compared
-    assert code_tests(type_check=False).score(sample).value == 1.0
+    import rewardsmith.verifiers.code as code_module
+
+    code_module._WARNED.clear()
+    with pytest.warns(RuntimeWarning, match="program's own interpreter.*type_check=False"):
+        loose = code_tests(type_check=False).score(sample)
+    assert loose.value == 1.0 and loose.details["verdict"] == "in-process"  # loud: its objects decided
 
 
 def test_bad_test_source_names_the_column(code):
@@ -335,6 +364,7 @@ def test_custom_executor_interface():
 def test_a_remote_style_executor_reuses_the_judging():
     """A stand-in for a remote service: it only reports what the program returned, and
     `tests_formats.judge` turns that into outcomes; extraction and scoring are unchanged."""
+    from rewardsmith.verifiers.code import codec
     from rewardsmith.verifiers.code.tests_formats import judge
 
     class Remote:
@@ -344,7 +374,8 @@ def test_a_remote_style_executor_reuses_the_judging():
             exec(program.code, ns)  # the "service" (trusted test code only)
             frames = [("ready", 0, {}), ("load", 0, {"ok": True})]
             for i, (name, args, kwargs) in enumerate(job["steps"][0][1]):
-                frames.append(("value", i, {"ok": True, "value": ns[name](*args, **kwargs)}))
+                value = codec.encode(ns[name](*args, **kwargs))  # each returned value travels encoded
+                frames.append(("value", i, {"ok": True, "value": value}))
             raw = {"frames": frames, "timed_out": False, "signal": None, "exit": "exit code 0"}
             outcomes, infra = judge(program.suite, [raw])
             return ProgramResult(outcomes, infra_error=infra)

@@ -69,21 +69,36 @@ def test_generic_hacks_score_zero_under_unittest(reward, attack):
 
 def test_unittest_accepts_the_real_thing(reward):
     s = reward.score(dict(TESTCASE, completion=fenced("def sq(x):\n    return x * x")))
-    assert s.value == 1.0 and s.details["verdict"] == "in-process", s.reason
+    assert s.value == 1.0 and s.details["verdict"] == "out-of-process", s.reason
+    assert {t["judged_by"] for t in s.details["tests"]} == {"tests' process"}
 
 
-def test_patching_during_a_call_is_undone_before_the_comparison(reward):
+def in_process(tests: str) -> str:
+    """The same check, made to share state with the program (it seeds `random`): such a test
+    needs the program's interpreter, and runs there hardened."""
+    return tests.replace("def check(c):\n", "def check(c):\n    import random\n    random.seed(0)\n", 1)
+
+
+WHERE = {"tests-process": ("out-of-process", lambda t: t), "in-process": ("in-process", in_process)}
+
+
+@pytest.mark.parametrize("where", sorted(WHERE))
+def test_patching_during_a_call_is_undone_before_the_comparison(reward, where):
     """The solution patches math.isclose from inside the call the test makes, then returns a
-    wrong value: the modules are restored after every call into the solution."""
+    wrong value: in the tests' process it patches nothing of theirs; in-process the modules
+    are restored after every call into the solution."""
     code = """
     import math
     def sq(x):
         math.isclose = lambda *a, **k: True
         return -1.0
     """
-    tests = "def check(candidate):\n    import math\n    for x in (1.5, 2.0):\n        assert math.isclose(candidate(x), x * x)\n"
+    verdict, shape = WHERE[where]
+    tests = shape(
+        "def check(c):\n    import math\n    for x in (1.5, 2.0):\n        assert math.isclose(c(x), x * x)\n"
+    )
     s = reward.score({"completion": fenced(code), "tests": tests, "entry_point": "sq"})
-    assert s.value == 0.0 and s.details["verdict"] == "in-process", s.reason
+    assert s.value == 0.0 and s.details["verdict"] == verdict, s.reason
     legit_still_scores(reward)
 
 
@@ -129,6 +144,8 @@ ISCLOSE_LOOP = "def check(c):\n    import math\n    for x in [1.5]:\n        ass
     ],
     ids=["generator", "method", "property", "module-object"],
 )
-def test_solution_code_run_from_the_tests_cannot_patch_them(reward, code, tests):
-    s = reward.score({"completion": fenced(code), "tests": tests, "entry_point": "sq"})
-    assert s.value == 0.0 and s.details["verdict"] == "in-process", s.reason
+@pytest.mark.parametrize("where", sorted(WHERE))
+def test_solution_code_run_from_the_tests_cannot_patch_them(reward, code, tests, where):
+    verdict, shape = WHERE[where]
+    s = reward.score({"completion": fenced(code), "tests": shape(tests), "entry_point": "sq"})
+    assert s.value == 0.0 and s.details["verdict"] == verdict, s.reason

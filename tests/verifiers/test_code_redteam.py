@@ -29,6 +29,11 @@ def _shapes() -> dict[str, dict]:
         )
     }
     shapes["pytest"] = {"tests": "def test_a():\n    assert sq(2) == 4\n\ndef test_b():\n    assert sq(3) in (9,)\n"}
+    # seeding `random` shares state with the program: judged in its interpreter, hardened
+    shapes["in-process"] = {
+        "tests": "def check(sq):\n    import random\n    random.seed(0)\n    for x in [2, 3]:\n        assert sq(x) == x * x\n",
+        "entry_point": "sq",
+    }
     return shapes
 
 
@@ -56,3 +61,18 @@ def test_generators_adapt_to_the_sample():
     assert redteam.targets(he) == ["find_zero"] and redteam.prompt_helpers(he) == ["poly"]
     assert redteam.targets(SHAPES["pytest"]) == ["sq"]
     assert "def poly(" in redteam.redefine_helpers(he) and "def find_zero(" in redteam.redefine_helpers(he)
+
+
+@pytest.mark.parametrize("attack", sorted(redteam.ATTACKS))
+def test_every_attack_is_a_program_that_runs(attack):
+    """A hostile program with a syntax error scores 0 whatever the sandbox does: such an attack tests
+    nothing. Every generator must produce valid Python for every shape (two once did not)."""
+    import ast
+    import re
+
+    for shape, sample in SHAPES.items():
+        completion = redteam.ATTACKS[attack]({**sample, "completion": ""})
+        blocks = re.findall(r"```python\n(.*?)```", completion, re.S)
+        assert blocks, (attack, shape)
+        for block in blocks:
+            ast.parse(block)  # raises SyntaxError, naming the attack and the line

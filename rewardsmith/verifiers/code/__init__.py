@@ -11,6 +11,7 @@ threat model and what degrades when not root.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -28,6 +29,19 @@ __all__ = ["CodeTests", "Executor", "LocalExecutor", "Limits", "Program", "Progr
 
 NO_CODE = "no_code"
 _TAIL = 2000
+_WARNED: set[str] = set()
+
+
+def _warn_in_process(reasons: dict[str, str]) -> None:
+    """Once per reason and process: some verdicts were decided in the program's interpreter."""
+    for why in set(reasons.values()) - _WARNED:
+        _WARNED.add(why)
+        warnings.warn(
+            f"rewardsmith code verifier: tests judged in the program's own interpreter, where a determined "
+            f"program can forge them ({why}); see details['in_process'] and docs/code.md",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 class CodeTests(Reward):
@@ -66,7 +80,7 @@ class CodeTests(Reward):
         tests = sample.get(self.tests_column)
         entry = self.entry_point or sample.get("entry_point") or sample.get("fn_name")
         suite = parse_tests(tests, entry_point=entry, where=self.tests_column)
-        suite.plan(prompt=sample.prompt if isinstance(sample.prompt, str) else None, type_check=self.type_check)
+        suite.plan(prompt=sample.prompt, type_check=self.type_check)
         return Program(code, suite, self.limits, self.type_check, self.float_tolerance)
 
     def to_score(self, program: Program, result: ProgramResult) -> Score:
@@ -82,6 +96,9 @@ class CodeTests(Reward):
             "forged_lines": result.forged_lines,
             "verdict": result.verdict,
         }
+        if result.in_process:
+            details["in_process"] = result.in_process
+            _warn_in_process(result.in_process)
         if result.infra_error:
             details["tests"] = []
             return Score(None, f"{self.name}: sandbox failure: {result.infra_error}", S.UNSCORED, details)

@@ -1,12 +1,20 @@
-"""The wire format of plain data between the sandboxed program and the verifier.
+"""The wire format of plain data between the sandboxed program and whoever judges it.
 
 What a program sends back (return values, error texts, in-process verdicts) is hostile input:
 it may be deeper, larger or stranger than any honest answer, crafted to crash, exhaust or
 slow down whoever reads it. So the format carries only exact builtin types (a subclass of
 `int` or `str` cannot travel: it is not plain data) and `decode` is iterative (no recursion
-to exhaust) with hard limits on depth, number of values, size of one int and total bytes,
-checked *before* anything is allocated. Anything over a limit is a `DecodeError`, which the
-verifier scores as the program's failure (0 with a reason), never as an infrastructure error.
+to exhaust) with hard limits, checked *before* anything is allocated: depth, number of
+values, size of one int, total bytes, and the memory the decoded objects take (`Budget`:
+a million empty sets are 2 MB on the wire and 200 MB in memory). Sets and dicts whose
+members share one hash value (multiples of 2**61-1 all hash to 0, which makes building the
+set quadratic) are refused before they are built. Anything over a limit is a `DecodeError`,
+which the verifier scores as the program's failure (0 with a reason), never as an
+infrastructure error.
+
+Between the tests' process and the program's process (`rpc`), values may also carry
+*references* to objects that live in the program's process (tag `H`: an id in its table,
+tag `n`: one of its top-level names); they decode only where a `refs` hook is given.
 
 Format: one tag byte per value; ints are two's complement big-endian with a length, floats
 IEEE-754 doubles (exact: NaN, -0.0 and every bit survive), strings UTF-8 (surrogates kept),
@@ -22,7 +30,9 @@ rewardsmith.verifiers.code.codec.DecodeError: bad length at byte 1
 
 from __future__ import annotations
 
+import reprlib
 import struct
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +40,10 @@ MAX_DEPTH = 100
 MAX_INT_BYTES = 64 * 1024  # ~158,000 decimal digits
 MAX_NODES = 500_000
 MAX_BYTES = 4 << 20
+#: memory the decoded objects of one message (or one run, with a shared `Budget`) may take
+MAX_OBJECT_BYTES = 32 << 20
+#: members of one set (keys of one dict) that may share a hash value
+MAX_SAME_HASH = 16
 
 _DOUBLE = struct.Struct("!d")
 _COMPLEX = struct.Struct("!dd")
@@ -53,6 +67,49 @@ class Limits:
     nodes: int = MAX_NODES
     int_bytes: int = MAX_INT_BYTES
     total_bytes: int = MAX_BYTES
+    object_bytes: int = MAX_OBJECT_BYTES
+    same_hash: int = MAX_SAME_HASH
+
+
+class Budget:
+    """Memory that decoded objects may still take; share one across the messages of a run."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, object_bytes: int = MAX_OBJECT_BYTES) -> None:
+        self.left = object_bytes
+
+    def charge(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise DecodeError("the decoded values would take more memory than allowed")
+
+
+# Estimated sizes of decoded objects (CPython, 64-bit), charged before they are built.
+_SIZE_INT, _SIZE_STR, _SIZE_BYTES, _SIZE_FLOAT, _SIZE_COMPLEX = 32, 80, 40, 24, 32
+_SIZE_LIST, _SIZE_TUPLE, _SIZE_SET, _SIZE_DICT, _PER_ITEM, _PER_HASHED = 56, 40, 216, 64, 8, 48
+_SIZE_REF = 96  # an rpc.Remote and its key
+
+
+def check_hashes(keys: Iterable[Any], limit: int = MAX_SAME_HASH) -> None:
+    """Refuse members crafted to share one hash value before a set or dict is built of them:
+    building it would take time quadratic in their number. O(n); TypeError for unhashables."""
+    counts: dict[int, int] = {}  # hash values are ints, which hash to themselves: no collisions here
+    get = counts.get
+    for k in keys:
+        h = hash(k)
+        c = get(h, 0) + 1
+        if c > limit:
+            raise ValueTooLarge(f"more than {limit} members share one hash value (crafted to collide)")
+        counts[h] = c
+
+
+def safe_set(items: Iterable[Any] = (), *, frozen: bool = False) -> Any:
+    """set()/frozenset() of values a program controls, in linear time (see `check_hashes`)."""
+    items = list(items)
+    if len(items) > MAX_SAME_HASH:
+        check_hashes(items)
+    return frozenset(items) if frozen else set(items)
 
 
 # Bound by identity at import time: the sandboxed program may patch `type`, `isinstance` or
@@ -67,8 +124,13 @@ _DICT_ID, _INT_ID, _FLOAT_ID, _STR_ID, _BYTES_ID, _BOOL_ID, _COMPLEX_ID, _NONE_I
     id, (dict, int, float, str, bytes, bool, complex, type(None))
 )
 
+#: `refs` for `encode`: a non-plain value -> ("H", id) or ("n", name), or NotPlainData
+EncodeRefs = Callable[[Any], tuple[str, Any]]
+#: `refs` for `decode`: ("H", id) or ("n", name) -> the object it stands for
+DecodeRefs = Callable[[str, Any], Any]
 
-def _varint(n: int) -> bytes:
+
+def varint(n: int) -> bytes:
     out = bytearray()
     while True:
         byte = n & 0x7F
@@ -80,6 +142,9 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
+_varint = varint
+
+
 def describe_type(t: Any) -> str:
     try:
         return f"{t.__module__}.{t.__qualname__}"
@@ -87,9 +152,10 @@ def describe_type(t: Any) -> str:
         return "an object of unknown type"
 
 
-def encode(value: Any, limits: Limits = Limits()) -> bytes:
-    """Plain data to bytes. NotPlainData for any other type (exact types, not isinstance);
-    ValueTooLarge past the limits (so a program cannot make its own report unreadable)."""
+def encode(value: Any, limits: Limits = Limits(), *, refs: EncodeRefs | None = None) -> bytes:
+    """Plain data to bytes. NotPlainData for any other type (exact types, not isinstance)
+    unless `refs` names it; ValueTooLarge past the limits (so a program cannot make its own
+    report unreadable)."""
     out: list[bytes] = []
     budget = [limits.total_bytes]
 
@@ -109,14 +175,14 @@ def encode(value: Any, limits: Limits = Limits()) -> bytes:
             n = (_bit_length(v) + 8) // 8
             if n > limits.int_bytes:
                 raise ValueTooLarge(f"int of more than {limits.int_bytes * 8} bits")
-            put(b"i" + _varint(n) + _int_to_bytes(v, n, "big", signed=True))
+            put(b"i" + varint(n) + _int_to_bytes(v, n, "big", signed=True))
         elif tid == _FLOAT_ID:
             put(b"f" + _pack_d(v))
         elif tid == _STR_ID:
             data = _str_encode(v, "utf-8", "surrogatepass")
-            put(b"s" + _varint(_len(data)) + data)
+            put(b"s" + varint(_len(data)) + data)
         elif tid == _BYTES_ID:
-            put(b"y" + _varint(_len(v)) + v)
+            put(b"y" + varint(_len(v)) + v)
         elif tid == _COMPLEX_ID:
             put(b"c" + _pack_dd(v.real, v.imag))
         elif tid in _SEQ_TAGS or tid == _DICT_ID:
@@ -124,15 +190,22 @@ def encode(value: Any, limits: Limits = Limits()) -> bytes:
                 raise ValueTooLarge(f"value nested more than {limits.depth} levels deep")
             if tid == _DICT_ID:
                 items = list(_dict_items(v))
-                put(b"d" + _varint(_len(items)))
+                put(b"d" + varint(_len(items)))
                 for k, x in items:
                     walk(k, depth + 1)
                     walk(x, depth + 1)
             else:
                 items = list(v)
-                put(_SEQ_TAGS[tid] + _varint(_len(items)))
+                put(_SEQ_TAGS[tid] + varint(_len(items)))
                 for x in items:
                     walk(x, depth + 1)
+        elif refs is not None:
+            tag, key = refs(v)
+            if tag == "H":
+                put(b"H" + varint(key))
+            else:
+                data = _str_encode(key, "utf-8", "surrogatepass")
+                put(b"n" + varint(_len(data)) + data)
         else:
             raise NotPlainData(f"{describe_type(_type(v))}, not plain data (int, float, str, list, dict, ...)")
 
@@ -140,16 +213,22 @@ def encode(value: Any, limits: Limits = Limits()) -> bytes:
     return _bytes_join(out)
 
 
-def decode(data: bytes, limits: Limits = Limits()) -> Any:
-    """Bytes from the sandbox to plain data, iteratively and within `limits` (DecodeError otherwise)."""
+def decode(
+    data: bytes, limits: Limits = Limits(), *, refs: DecodeRefs | None = None, budget: Budget | None = None
+) -> Any:
+    """Bytes from the sandbox to plain data, iteratively and within `limits` (DecodeError
+    otherwise). `budget`: the memory decoded objects may take, shared across messages."""
     if len(data) > limits.total_bytes:
         raise DecodeError(f"message of {len(data)} bytes exceeds {limits.total_bytes}")
+    if budget is None:
+        budget = Budget(limits.object_bytes)
+    charge = budget.charge
     view = memoryview(data)
     pos = 0
     nodes = 0
     end = len(data)
 
-    def length() -> int:
+    def number() -> int:
         nonlocal pos
         n = shift = 0
         start = pos
@@ -161,14 +240,23 @@ def decode(data: bytes, limits: Limits = Limits()) -> Any:
             n |= (b & 0x7F) << shift
             shift += 7
             if not b & 0x80:
-                break
+                return n
+
+    def length() -> int:
+        start = pos
+        n = number()
         if n > end - pos:
             raise DecodeError(f"bad length at byte {start}")
         return n
 
+    def text(n: int) -> str:
+        try:
+            return str(view[pos : pos + n], "utf-8", "surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise DecodeError(f"invalid text ({exc.reason})") from None
+
     # Stack of open containers: [tag, remaining items, collected items].
     stack: list[list[Any]] = []
-    result: Any = None
     while True:
         if pos >= end:
             raise DecodeError("truncated value")
@@ -188,39 +276,58 @@ def decode(data: bytes, limits: Limits = Limits()) -> Any:
             n = length()
             if n > limits.int_bytes:
                 raise DecodeError(f"int of more than {limits.int_bytes * 8} bits")
+            charge(_SIZE_INT + n)
             value = int.from_bytes(view[pos : pos + n], "big", signed=True)
             pos += n
         elif tag == 0x66:  # f
             if pos + 8 > end:
                 raise DecodeError("truncated float")
+            charge(_SIZE_FLOAT)
             value = _DOUBLE.unpack_from(data, pos)[0]
             pos += 8
         elif tag == 0x63:  # c
             if pos + 16 > end:
                 raise DecodeError("truncated complex")
+            charge(_SIZE_COMPLEX)
             re, im = _COMPLEX.unpack_from(data, pos)
             value = complex(re, im)
             pos += 16
         elif tag == 0x73:  # s
             n = length()
-            try:
-                value = str(view[pos : pos + n], "utf-8", "surrogatepass")
-            except UnicodeDecodeError as exc:
-                raise DecodeError(f"invalid text ({exc.reason})") from None
+            charge(_SIZE_STR + n)
+            value = text(n)
             pos += n
         elif tag == 0x79:  # y
             n = length()
+            charge(_SIZE_BYTES + n)
             value = bytes(view[pos : pos + n])
             pos += n
+        elif tag in (0x48, 0x6E):  # H n: references (only between the tests' and the program's process)
+            if refs is None:
+                raise DecodeError(f"unknown tag {tag!r} at byte {pos - 1}")
+            charge(_SIZE_REF)
+            if tag == 0x48:
+                value = refs("H", number())
+            else:
+                n = length()
+                key = text(n)
+                pos += n
+                value = refs("n", key)
         elif tag in (0x6C, 0x74, 0x53, 0x5A, 0x64):  # l t S Z d
             if len(stack) >= limits.depth:
                 raise DecodeError(f"value nested more than {limits.depth} levels deep")
             count = length()
+            if tag == 0x6C:
+                charge(_SIZE_LIST + _PER_ITEM * count)
+            elif tag == 0x74:
+                charge(_SIZE_TUPLE + _PER_ITEM * count)
+            else:
+                charge((_SIZE_SET if tag != 0x64 else _SIZE_DICT) + _PER_HASHED * count)
             items = count * 2 if tag == 0x64 else count
             if items:
                 stack.append([tag, items, []])
                 continue
-            value = _build(tag, [])
+            value = _build(tag, [], limits)
         else:
             raise DecodeError(f"unknown tag {tag!r} at byte {pos - 1}")
         # Attach the finished value to its parents, closing every container it completes.
@@ -235,31 +342,44 @@ def decode(data: bytes, limits: Limits = Limits()) -> Any:
             if top[1]:
                 break
             stack.pop()
-            value = _build(top[0], top[2])
-    return result  # pragma: no cover
+            value = _build(top[0], top[2], limits)
 
 
-def _build(tag: int, items: list[Any]) -> Any:
+def _build(tag: int, items: list[Any], limits: Limits) -> Any:
+    if tag == 0x6C:
+        return items
+    if tag == 0x74:
+        return tuple(items)
     try:
-        if tag == 0x6C:
-            return items
-        if tag == 0x74:
-            return tuple(items)
+        keys = items if tag != 0x64 else items[::2]
+        if len(keys) > limits.same_hash:
+            check_hashes(keys, limits.same_hash)
         if tag == 0x53:
             return set(items)
         if tag == 0x5A:
             return frozenset(items)
         return dict(zip(items[::2], items[1::2], strict=True))
+    except ValueTooLarge as exc:
+        raise DecodeError(f"invalid container: {exc}") from None
     except TypeError as exc:  # an unhashable member of a set or dict key
         raise DecodeError(f"invalid container ({exc})") from None
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 6, 400, 200, 400
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 40
+
+
 def safe_repr(value: Any, limit: int = 200) -> str:
-    """repr for messages: never raises (ints past Python's digit limit), never huge."""
+    """repr for messages: never raises (ints past Python's digit limit), never huge, and
+    never walks more of a large value than it shows."""
     try:
-        text = value if isinstance(value, str) else repr(value)
-    except ValueError:
-        text = f"<int of {value.bit_length()} bits>" if isinstance(value, int) else "<unprintable value>"
+        if isinstance(value, str):
+            text = value[: limit + 1]
+        elif type(value) is int and value.bit_length() > 4000:
+            text = f"<int of {value.bit_length()} bits>"
+        else:
+            text = _REPR.repr(value)
     except Exception:
         text = "<unprintable value>"
     return text if len(text) <= limit else text[:limit] + "…"

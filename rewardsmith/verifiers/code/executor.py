@@ -64,8 +64,10 @@ class ProgramResult:
     isolation: dict[str, Any] = field(default_factory=dict)
     #: stretches of the result channel without the run's nonce (attempts to fake verdicts)
     forged_lines: int = 0
-    #: "out-of-process" when every verdict was decided by the verifier, else "in-process"
+    #: "out-of-process" when no verdict was decided in the program's process, else "in-process"
     verdict: str = "out-of-process"
+    #: the in-process tests and why each needs the program's interpreter
+    in_process: dict[str, str] = field(default_factory=dict)
 
 
 class Executor(Protocol):
@@ -364,6 +366,9 @@ class LocalExecutor:
         payload = dict(
             program.suite.untrusted(type_check=program.type_check), code=program.code, limits=program.limits.to_dict()
         )
+        tests = program.suite.trusted()
+        if tests is not None:
+            payload["tests"] = tests  # for the tests' process only: the supervisor never gives it to the program
         budget = program.suite.runs * (program.limits.timeout + 3.0) + 10.0
         pool = pool_for(self.isolation, self.packages, self.paths, self.ablate)
         last = ""
@@ -388,6 +393,7 @@ class LocalExecutor:
             outcomes, infra = judge(program.suite, runs, float_tolerance=program.float_tolerance)
             runs = [r for r in runs if not r.get("skipped")]
             verdict = program.suite.verdict if program.suite.mode == "assert" else "out-of-process"
+            in_process = program.suite.in_process() if program.suite.mode == "assert" else {}
             return ProgramResult(
                 outcomes,
                 infra_error=infra,
@@ -398,6 +404,7 @@ class LocalExecutor:
                 isolation=reply[1]["isolation"],
                 forged_lines=sum(r["forged_lines"] for r in runs),
                 verdict=verdict,
+                in_process=in_process,
             )
         return ProgramResult([], infra_error=f"the sandbox supervisor failed twice on this program (last: {last})")
 

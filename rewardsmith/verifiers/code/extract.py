@@ -19,17 +19,53 @@ True
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 Block = Literal["last", "first", "all", "whole"]
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S)
 _ALIASES = {"python": {"python", "py", "python3", "py3"}}
 
 
+def _fence_of(line: str) -> tuple[str, str] | None:
+    """(fence, language tag) when `line` opens a fenced block: optional spaces or tabs, three or
+    more backticks or tildes, optional spaces, the tag (up to a space or a backtick), anything."""
+    body = line.lstrip(" \t")
+    char = body[:1]
+    if char not in ("`", "~"):
+        return None
+    run = len(body) - len(body.lstrip(char))
+    if run < 3:
+        return None
+    info = body[run:].lstrip(" \t")
+    cut = len(info)
+    for i, c in enumerate(info):
+        if c.isspace() or c == "`":
+            cut = i
+            break
+    return body[:run], info[:cut]
+
+
 def code_blocks(text: str) -> list[tuple[str, str]]:
-    """Every fenced block as (language tag lowercased, code)."""
-    return [(m.group(2).lower(), m.group(3)) for m in _FENCE.finditer(text)]
+    """Every fenced block as (language tag lowercased, code). A block opens on a fence line
+    that is followed by a newline and closes on a line holding exactly the same fence (spaces
+    around it allowed), or at the end of the text. One pass over the lines: linear time
+    whatever the completion (no backtracking on a line of 60,000 backticks)."""
+    parts = text.split("\n")
+    lines = [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+    blocks: list[tuple[str, str]] = []
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        opened = _fence_of(line) if line.endswith("\n") else None
+        i += 1
+        if opened is None:
+            continue
+        fence, tag = opened
+        start = i
+        while i < n and lines[i].rstrip("\n").strip(" \t") != fence:
+            i += 1
+        blocks.append((tag.lower(), "".join(lines[start:i])))
+        i += 1  # past the closing fence (or the end)
+    return blocks
 
 
 def extract_code(text: str, *, block: Block = "last", language: str = "python") -> str | None:

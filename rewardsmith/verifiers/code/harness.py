@@ -1,36 +1,39 @@
-"""The code that runs inside the sandboxed run: load the solution, answer the probes, run the
-in-process tests, report.
+"""The code that runs inside the sandboxed runs: load the solution, answer the probes, serve
+the tests' process, run the in-process tests, report.
 
 It is imported by the supervisor before the template is forked, so it costs nothing per
-run. From the moment the solution's code starts, everything in this process is untrusted:
+run. A job runs in one of three roles:
 
-- Probes (function-call cases and probed asserts, see `probes`): the harness calls the
-  function and reports the return value as plain data (`codec.encode`, exact builtin types
-  only); the verifier compares it with an expected value this process never sees. Nothing a
-  program does here can make a wrong answer pass.
-- stdin/stdout programs run as `__main__`; the process exits with the script's own status,
-  which the supervisor reads from the kernel (a forged report cannot hide a crash).
-- In-process units (tests that need the interpreter) are hardened, not unforgeable: the
-  prompt's helpers are defined after the solution (a solution cannot redefine `poly`), every
-  value a solution function returns is type-checked at the call, comparisons and truth tests
-  in the tests and unittest's assert methods accept only plain data (or instances of the
-  tests' and prompt's own classes), the builtins and the modules the tests use are restored
-  after the solution loads and after every call into it, and an audit hook refuses what
-  reaches into the harness (frames, gc, tracing, ctypes, patching classes and functions that
-  existed before the solution, /proc/*/mem), threads and signal handlers (which could run
-  solution code between a restore and a comparison) are refused, and garbage collection is
-  off (no finalizer runs mid-test). Their verdicts say `in-process` in the Score.
-- Reports travel on a private pipe (fd 3) as frames prefixed with a per-run random nonce;
-  the supervisor requires a `ready` frame (else the sandbox failed: unscored), a `load` frame
-  and one frame per test; exiting early, printing "passed" or writing fake frames ends as
-  failed or unreported tests, and a test reported twice fails.
+- **the program's run** ("steps"): loads the solution, answers the probes (function-call
+  cases and probed asserts: the harness calls the function and reports the return value as
+  plain data, `codec.encode`, exact builtin types only; the verifier compares it with an
+  expected value this process never sees), then serves the tests' process (`rpc.Server`)
+  until it hangs up. From the moment the solution's code starts, everything in this process
+  is untrusted, and nothing it reports is believed beyond "this is what the program says".
+- **the tests' process** ("tests", `trusted`): runs the units that need an interpreter,
+  with proxies for the solution's names; it never executes the program's code.
+- **a script** ("io"): a stdin/stdout program runs as `__main__`; the process exits with the
+  script's own status, which the supervisor reads from the kernel.
+
+What is left in the program's own interpreter ("in-process" units: `type_check=False`,
+tests that patch what the program uses with unittest.mock, tests that hand their own
+functions to the program) is hardened, not unforgeable: the prompt's helpers are defined after
+the solution, every value a solution function returns is type-checked at the call (unless
+`type_check=False`), the builtins and the modules the tests use are restored after the
+solution loads and after every call into it, an audit hook refuses what reaches into the
+harness (frames, gc, tracing, ctypes, patching classes and functions that existed before the
+solution, /proc/*/mem), threads and signal handlers are refused, and garbage collection is off.
+Their verdicts say `in-process` in the Score, with the reason.
+
+Reports travel on a private pipe (fd 3) as frames prefixed with a per-run random nonce; the
+supervisor requires a `ready` frame (else the sandbox failed: unscored), and the verifier
+treats every frame of the program's run as the program's own claim.
 """
 
 from __future__ import annotations
 
 import builtins
 import gc
-import linecache
 import os
 import struct
 import sys
@@ -40,12 +43,13 @@ import types
 import unittest
 from typing import Any
 
-from rewardsmith.verifiers.code import codec
-from rewardsmith.verifiers.code.units import CHECK, FUNCTION, GUARD_NAME, METHOD, MODULE, TESTS_MODULE_NAME
+from rewardsmith.verifiers.code import codec, rpc, trusted
+from rewardsmith.verifiers.code.probes import SOLUTION_MODULE
+from rewardsmith.verifiers.code.unitrun import UnitRunner, error_text, remember_source
+from rewardsmith.verifiers.code.units import GUARD_NAME, TESTS_MODULE_NAME
 from rewardsmith.verifiers.code.units import guard_comparisons as _guard_comparisons
 
 RESULT_FD = 3
-SOLUTION_MODULE = "solution"
 _PRISTINE_BUILTINS = dict(builtins.__dict__)
 _write, _perf, _encode = os.write, time.perf_counter, codec.encode
 _pack_len = struct.Struct("!I").pack
@@ -74,12 +78,7 @@ def _reporter(nonce: bytes) -> Any:
     return report
 
 
-def _error_text(exc: BaseException, limit: int = 2000) -> str:
-    try:
-        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    except BaseException:
-        text = f"{type(exc).__name__} (unprintable)"
-    return text[-limit:]
+_error_text = error_text
 
 
 def _flush() -> None:
@@ -91,13 +90,16 @@ def _flush() -> None:
 
 
 def run(spec: dict[str, Any]) -> None:
-    """Entry point in the sandboxed run; never returns (exits with os._exit)."""
-    report = _reporter(spec["nonce"])
+    """Entry point in a sandboxed run; never returns (exits with os._exit)."""
+    report = _reporter(spec.pop("nonce"))
     report("ready", 0, {})
     if spec["mode"] == "io":
         _run_script(spec)
     try:
-        _run_steps(spec, report)
+        if spec["mode"] == "tests":
+            trusted.run(spec, report)
+        else:
+            _run_steps(spec, report)
     except BaseException as exc:  # the harness itself failed: report what we can
         try:
             report("harness_error", 0, {"error": _error_text(exc)})
@@ -115,9 +117,7 @@ def _restore_builtins() -> None:
     _dict_update(current, _PRISTINE_BUILTINS)
 
 
-def _remember_source(filename: str, source: str) -> None:
-    """So that tracebacks in stderr_tail show the offending lines."""
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+_remember_source = remember_source
 
 
 def _load(code: str, name: str) -> tuple[dict[str, Any] | None, str, int]:
@@ -167,6 +167,8 @@ def _function(ns: dict[str, Any], name: str) -> tuple[Any, str]:
 
 
 def _run_steps(spec: dict[str, Any], report: Any) -> None:
+    if spec.get("serve") and not rpc.await_go(rpc.READ_FD):
+        return  # the tests' process never started: the sandbox's failure, not the program's
     hardening = _Hardening(spec) if spec.get("hardened") else None
     ns, error, _ = _load(spec["code"], SOLUTION_MODULE)
     if hardening is not None:
@@ -186,9 +188,16 @@ def _run_steps(spec: dict[str, Any], report: Any) -> None:
                     if fn is None:
                         raise NameError(missing)
                     value = fn(*args, **kwargs)
-                    payload = {"ok": True, "value": value, "time": _perf() - t0}
                 except BaseException as exc:
                     payload = {"ok": False, "error": _error_text(exc), "time": _perf() - t0}
+                else:
+                    payload = {"time": _perf() - t0}
+                    try:  # on its own: the verifier reads it within limits and blames this call
+                        payload.update(ok=True, value=_encode(value))
+                    except (NotPlainData, ValueTooLarge) as exc:
+                        payload.update(ok=False, error=f"{type(exc).__name__}: {exc}")
+                    except BaseException as exc:
+                        payload.update(ok=False, error=_error_text(exc))
                 _restore_builtins()
                 if hardening is not None:
                     hardening.restore()
@@ -200,6 +209,22 @@ def _run_steps(spec: dict[str, Any], report: Any) -> None:
                 tests = _InProcess(spec, ns, hardening)
             tests.run_unit(step, report)
     report("end", 0, {})
+    if spec.get("serve"):  # the tests' process calls in from here on
+        _flush()
+        rpc.Server(ns, lambda name: _resolve(ns, name)).serve(rpc.READ_FD, rpc.WRITE_FD)
+
+
+def _resolve(ns: dict[str, Any], name: str) -> Any:
+    """A solution name the tests use: the entry point may be a method of `class Solution`."""
+    value = ns.get(name)
+    if value is not None and callable(value):
+        return value
+    fn, missing = _function(ns, name)
+    if fn is not None:
+        return fn
+    if name in ns:
+        return ns[name]
+    raise NameError(missing)
 
 
 # -- hardening of in-process tests ---------------------------------------------------------------
@@ -527,46 +552,6 @@ def _refuse_threads_and_signals() -> None:
             setattr(_signal, attr, refuse)
 
 
-class _UnitResult(unittest.TestResult):
-    """Records each unittest outcome as it happens (so a timeout keeps earlier verdicts)."""
-
-    def __init__(self, on_done: Any) -> None:
-        super().__init__()
-        self.on_done = on_done
-        self.outcome: dict[str, Any] = {}
-
-    def startTest(self, test: Any) -> None:
-        super().startTest(test)
-        self.outcome = {"ok": True, "t0": _perf()}
-
-    def _fail(self, err: Any) -> None:
-        if self.outcome.get("ok"):
-            self.outcome.update(ok=False, error=_error_text(err[1]))
-
-    def addFailure(self, test: Any, err: Any) -> None:
-        self._fail(err)
-
-    def addError(self, test: Any, err: Any) -> None:
-        self._fail(err)
-
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
-        if err is not None:
-            self._fail(err)
-
-    def addSkip(self, test: Any, reason: str) -> None:
-        self.outcome.update(ok=False, skipped=True, error=f"skipped: {reason}"[:300])
-
-    def addExpectedFailure(self, test: Any, err: Any) -> None:
-        self.outcome.update(ok=False, error="expected failure: does not count as passed")
-
-    def addUnexpectedSuccess(self, test: Any) -> None:
-        self.outcome.update(ok=False, error="unexpected success")
-
-    def stopTest(self, test: Any) -> None:
-        super().stopTest(test)
-        self.on_done(test._testMethodName, self.outcome)
-
-
 _ASSERT_METHODS = (
     "assertEqual assertNotEqual assertTrue assertFalse assertIn assertNotIn assertAlmostEqual "
     "assertNotAlmostEqual assertGreater assertGreaterEqual assertLess assertLessEqual assertListEqual "
@@ -574,13 +559,12 @@ _ASSERT_METHODS = (
 ).split()
 
 
-class _InProcess:
+class _InProcess(UnitRunner):
     """Runs the in-process units of one program (see `_Hardening`)."""
 
     def __init__(self, spec: dict[str, Any], solution: dict[str, Any], hardening: _Hardening) -> None:
         self.h = hardening
         self.guard = bool(spec.get("guard", True))
-        self.sources: dict[int, str] = spec.get("sources") or {}
         self.violations: list[str] = []
         # The tests see the solution's names, but never one that shadows a builtin they use.
         base = {k: v for k, v in solution.items() if k not in _PRISTINE_BUILTINS or k.startswith("__")}
@@ -600,14 +584,7 @@ class _InProcess:
             before = dict(base)
             exec(compile(helpers, "prompt.py", "exec"), base)
             hardening.protect({k: v for k, v in base.items() if k not in before or before[k] is not v})
-        self.base = base
-        self.modules: dict[int, tuple[dict[str, Any] | None, str]] = {}
-        self.classes_done: set[tuple[int, str]] = set()
-        self.class_units: dict[tuple[int, str], dict[str, int]] = {}
-        for step in spec["steps"]:
-            if step[0] == "unit" and step[3] == METHOD:
-                cls_name, method = step[4].split(".", 1)
-                self.class_units.setdefault((step[2], cls_name), {})[method] = step[1]
+        super().__init__(base, spec.get("sources") or {}, spec["steps"])
         if self.guard:
             self._guard_unittest()
         hardening.restore()
@@ -628,97 +605,22 @@ class _InProcess:
         h.saved["unittest.case"] = dict(sys.modules["unittest.case"].__dict__)
         h.snapshot_class(case)
 
-    def _module(self, index: int) -> tuple[dict[str, Any] | None, str]:
-        """Execute a test source's top level once (its module unit, or setup for the others)."""
-        if index not in self.modules:
-            source = self.sources[index]
-            filename = f"test_{index}.py"
-            _remember_source(filename, source)
-            tree = _guard_comparisons(source) if self.guard else source
-            ns = dict(self.base)
-            try:
-                code = compile(tree, filename, "exec")
-                exec(code, ns)
-                self.h.protect({k: v for k, v in ns.items() if k not in self.base or ns[k] is not self.base[k]})
-                self.modules[index] = (ns, "")
-            except BaseException as exc:
-                self.modules[index] = (None, self._failure(exc, filename))
-            self.h.restore()
-        return self.modules[index]
+    # -- the hooks of UnitRunner: restore after solution code, guard comparisons --------------
+    def compile_source(self, source: str, filename: str) -> Any:
+        return compile(_guard_comparisons(source) if self.guard else source, filename, "exec")
 
-    def _failure(self, exc: BaseException, filename: str) -> str:
-        if self.violations:
-            return "NotPlainData: " + self.violations[-1]
-        where = ""
-        with _trusted():
-            try:
-                for frame in traceback.extract_tb(exc.__traceback__):
-                    if frame.filename == filename:
-                        where = f" at line {frame.lineno}: {(frame.line or '').strip()[:200]}"
-            except BaseException:
-                pass
-        return _error_text(exc) + where
-
-    def run_unit(self, step: Any, report: Any) -> None:
-        _, index, source, kind, target, argument = step
-        t0 = _perf()
-        self.violations.clear()
-        if kind == MODULE:
-            ns, error = self._module(source)
-            report("test", index, {"ok": ns is not None and not self.violations, "error": error, "time": _perf() - t0})
-            return
-        ns, error = self._module(source)
-        if ns is None:
-            report("test", index, {"ok": False, "error": f"the test module failed: {error}", "time": _perf() - t0})
-            return
-        if kind == METHOD:
-            self._run_method(ns, source, target, report)
-            return
-        payload: dict[str, Any]
-        try:
-            fn = ns[target]
-            if kind == CHECK:
-                candidate = self.base.get(argument) if argument else None
-                if candidate is None:
-                    raise NameError(f"the solution defines no function {argument!r}")
-                fn(candidate)
-            elif kind == FUNCTION:
-                fn()
-            self.h.restore()
-            payload = {"ok": not self.violations, "time": _perf() - t0}
-            if self.violations:
-                payload["error"] = "NotPlainData: " + self.violations[0]
-        except BaseException as exc:
-            self.h.restore()
-            payload = {"ok": False, "error": self._failure(exc, f"test_{source}.py"), "time": _perf() - t0}
-        report("test", index, payload)
-
-    def _run_method(self, ns: dict[str, Any], source: int, target: str, report: Any) -> None:
-        """All of a TestCase class's units run together when its first one comes up (so that
-        setUpClass runs once); each reports as soon as it finishes."""
-        cls_name = target.split(".", 1)[0]
-        key = (source, cls_name)
-        if key in self.classes_done:
-            return
-        self.classes_done.add(key)
-        wanted = self.class_units.get(key, {})
-        cls = ns.get(cls_name)
-
-        def done(name: str, outcome: dict[str, Any]) -> None:
-            self.h.restore()
-            i = wanted.get(name)
-            if i is None:
-                return
-            t = _perf() - outcome.pop("t0", _perf())
-            if outcome.get("ok") and self.violations:
-                outcome.update(ok=False, error="NotPlainData: " + self.violations[0])
-            self.violations.clear()
-            report("test", i, dict(outcome, time=t))
-
-        if not isinstance(cls, type) or not issubclass(cls, unittest.TestCase):
-            for i in wanted.values():
-                report("test", i, {"ok": False, "error": f"{cls_name} is not a unittest.TestCase here"})
-            return
-        suite = unittest.TestSuite([cls(m) for m in wanted])
-        suite.run(_UnitResult(done))
+    def settle(self) -> None:
         self.h.restore()
+
+    def protect(self, names: dict[str, Any]) -> None:
+        self.h.protect(names)
+
+    def violation(self) -> str | None:
+        return "NotPlainData: " + self.violations[0] if self.violations else None
+
+    def clear_violations(self) -> None:
+        self.violations.clear()
+
+    def failure(self, exc: BaseException, filename: str) -> str:
+        with _trusted():  # reading the traceback's frames: refused to the solution's code
+            return super().failure(exc, filename)

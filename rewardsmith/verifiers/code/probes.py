@@ -8,28 +8,41 @@ patched module, forged report or always-equal object can move such a verdict: th
 never sees the expected value, the test or the comparison.
 
 A test qualifies when every statement is an `assert`, an assignment of a name, `pass`, a
-docstring or `import math`, and every expression is built from literals, probes (calls of
-names the test does not define, with arguments computable here), the safe builtins and
-`math` functions below, and non-mutating methods of str/list/dict/set. Arguments must be
-computable before the program runs (no probe inside another probe's arguments); helper
-functions the prompt defines are not probes (they are the dataset's code: those tests run in
-the sandbox, `verdict = "in-process"`). Everything else also runs in-process, hardened.
+docstring or `import math`, and every expression is built from literals, probes, the safe
+builtins and `math` functions below, and non-mutating methods of str/list/dict/set. A probe
+is a call of a *program name*: the entry point (or the name `check(candidate)` binds to it),
+or, for tests without an entry point, a name the test calls that is neither a Python builtin,
+nor the test's own, nor a helper of the prompt (`pow(2, 10)` always means the builtin, which
+no program may answer). Arguments must be computable before the program runs (no probe inside
+another probe's arguments) and must not be names of lists, dicts or sets (the program could
+change them in place, and the test could look). Everything else runs in the tests' process
+(`trusted`), never in the verifier.
 
 The evaluator is a small interpreter over the test's syntax tree, so a hostile value can
 only make a comparison false or raise (TypeError, OverflowError...): the test then fails
-with that reason. Sizes are guarded where an operator could blow up (`**`, `*`, `<<`).
+with that reason. It runs in the verifier's process, so its cost is bounded whatever the
+program returns: sizes are guarded where an operator could blow up (`**`, `*`, `<<`,
+`bytes(n)`, `round(x, -n)`), and sets and dicts are built only of members that do not share
+one hash value (`codec.check_hashes`: ints crafted to collide would make `set(...)` quadratic).
+The syntax trees it is given are never changed (they are copied first): trees are cached by
+source, and a plan made from a tree changed by an earlier plan would differ.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
+import copy
 import math
 import operator
 from dataclasses import dataclass, field
 from typing import Any
 
 from rewardsmith.core.errors import RewardsmithError
-from rewardsmith.verifiers.code.codec import NotPlainData, ValueTooLarge, encode
+from rewardsmith.verifiers.code.codec import NotPlainData, ValueTooLarge, check_hashes, encode, safe_set
+
+#: the name of the solution's module, for tests that import from it (`from solution import f`)
+SOLUTION_MODULE = "solution"
 
 
 class NotProbeable(RewardsmithError):
@@ -60,8 +73,79 @@ class ProbePlan:
 _MATH = object()  # stands for the `math` module inside evaluated tests
 _PROBE_PREFIX = "\x00probe"  # not a valid identifier: no test name can collide
 
+MAX_BITS = 1 << 22
+MAX_ITEMS = 1_000_000  # a sequence the evaluator builds
+
+
+def _set(items: Any = ()) -> set[Any]:
+    return safe_set(items)  # type: ignore[no-any-return,unused-ignore]
+
+
+def _frozenset(items: Any = ()) -> frozenset[Any]:
+    return safe_set(items, frozen=True)  # type: ignore[no-any-return,unused-ignore]
+
+
+def _safe_dict(*args: Any, **kwargs: Any) -> dict[Any, Any]:
+    if len(args) == 1 and type(args[0]) is not dict:
+        pairs = list(args[0])
+        if len(pairs) > MAX_ITEMS:
+            raise ValueTooLarge("dict too large to evaluate")
+        check_hashes(k for k, _ in (tuple(p) for p in pairs))
+        return dict(pairs, **kwargs)
+    return dict(*args, **kwargs)
+
+
+def _bytes(*args: Any) -> bytes:
+    if args and type(args[0]) in (int, bool) and args[0] > MAX_ITEMS:
+        raise ValueTooLarge("bytes too large to evaluate")
+    return bytes(*args)
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    if type(ndigits) is int and abs(ndigits) > 400:  # round(n, -10**7) computes 10**10**7
+        raise ValueTooLarge("round() with too many digits to evaluate")
+    return round(number) if ndigits is None else round(number, ndigits)
+
+
+def _sum(items: Any, start: Any = 0) -> Any:
+    if type(start) in (list, tuple, str, bytes):  # sum(lists, []) copies at every step: quadratic
+        parts = list(items)
+        if sum(len(p) for p in parts) + len(start) > MAX_ITEMS:
+            raise ValueTooLarge("sum too large to evaluate")
+        out = type(start)().join(parts) if type(start) in (str, bytes) else None
+        if out is not None:
+            return start + out
+        joined = list(start)
+        for p in parts:
+            if type(p) is not type(start):
+                raise TypeError(f"can only concatenate {type(start).__name__} to {type(start).__name__}")
+            joined.extend(p)
+        return joined if type(start) is list else tuple(joined)
+    return sum(items, start)
+
+
+def _set_method(base: set[Any] | frozenset[Any], name: str) -> Any:
+    """A set method whose iterable arguments become sets in linear time first (`set.union`
+    takes any iterable: a list of colliding ints would make it quadratic)."""
+    method = getattr(base, name)
+
+    def call(*others: Any) -> Any:
+        return method(*(o if type(o) in (set, frozenset) else safe_set(o) for o in others))
+
+    return call
+
+
+_GUARDED = {
+    "set": _set,
+    "frozenset": _frozenset,
+    "dict": _safe_dict,
+    "bytes": _bytes,
+    "round": _round,
+    "sum": _sum,
+}
+
 _SAFE_BUILTINS: dict[str, Any] = {
-    f.__name__: f
+    f.__name__: _GUARDED.get(f.__name__, f)
     for f in (
         abs,
         all,
@@ -146,8 +230,6 @@ _CMPOPS = {
     ast.NotIn: lambda a, b: a not in b,
 }
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.Invert: operator.invert}
-MAX_BITS = 1 << 22
-MAX_ITEMS = 1_000_000  # a sequence the evaluator builds (bytes(n) is not offered at all)
 
 
 def _guarded_binop(op: type, a: Any, b: Any) -> Any:
@@ -197,12 +279,14 @@ class _Evaluator:
         return tuple(self.eval(e) for e in node.elts)
 
     def _Set(self, node: ast.Set) -> Any:
-        return {self.eval(e) for e in node.elts}
+        return safe_set(self.eval(e) for e in node.elts)
 
     def _Dict(self, node: ast.Dict) -> Any:
         if any(k is None for k in node.keys):
             raise NotProbeable("dict unpacking")
-        return {self.eval(k): self.eval(v) for k, v in zip(node.keys, node.values, strict=True)}  # type: ignore[arg-type]
+        pairs = [(self.eval(k), self.eval(v)) for k, v in zip(node.keys, node.values, strict=True)]  # type: ignore[arg-type]
+        check_hashes(k for k, _ in pairs)
+        return dict(pairs)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Any:
         return _UNARY[type(node.op)](self.eval(node.operand))  # type: ignore[operator]
@@ -247,6 +331,8 @@ class _Evaluator:
             return _MATH_FUNCS[node.attr]
         allowed: Any = _METHODS.get(type(base), ())  # type: ignore[call-overload]
         if node.attr in allowed:
+            if type(base) in (set, frozenset):
+                return _set_method(base, node.attr)
             return getattr(base, node.attr)
         if type(base) is complex and node.attr in ("real", "imag"):
             return getattr(base, node.attr)
@@ -273,9 +359,12 @@ def evaluate(node: ast.AST, env: dict[str, Any]) -> Any:
 class _Planner(ast.NodeTransformer):
     """Replace each call of a program name by a probe slot, computing its arguments now."""
 
-    def __init__(self, env: dict[str, Any], dynamic: set[str], aliases: dict[str, str], helpers: set[str]) -> None:
-        self.env, self.dynamic, self.aliases, self.helpers = env, dynamic, aliases, helpers
+    def __init__(
+        self, env: dict[str, Any], dynamic: set[str], aliases: dict[str, str], helpers: set[str], targets: Targets
+    ) -> None:
+        self.env, self.dynamic, self.aliases, self.helpers, self.targets = env, dynamic, aliases, helpers, targets
         self.probes: list[Probe] = []
+        self.imported: set[str] = set()  # `from solution import f`: the test itself says f is the program's
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
         raise NotProbeable("lambda")
@@ -296,17 +385,22 @@ class _Planner(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> Any:
         target = node.func.id if isinstance(node.func, ast.Name) else None
-        if target is None or target in self.env or target in self.dynamic or target in _SAFE_BUILTINS:
+        if target is None or target in self.env or target in self.dynamic:
             return self.generic_visit(node)
         name = self.aliases.get(target, target)
-        if name in self.helpers:
-            raise NotProbeable(f"{name} is a helper of the prompt")
+        if not (self.targets.allows(name) or name in self.imported):
+            if target in _SAFE_BUILTINS:
+                return self.generic_visit(node)
+            raise NotProbeable(f"{name}() is not the program's to answer")
         if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
             raise NotProbeable("star arguments")
         static = _Evaluator(self.env)
         for arg in [*node.args, *(k.value for k in node.keywords)]:
-            if any(isinstance(n, ast.Name) and n.id in self.dynamic for n in ast.walk(arg)):
+            names = [n.id for n in ast.walk(arg) if isinstance(n, ast.Name)]
+            if any(n in self.dynamic for n in names):
                 raise NotProbeable("a call's argument depends on another call")
+            if any(type(self.env.get(n)) in (list, dict, set) for n in names):
+                raise NotProbeable("a list, dict or set the program could change in place")
         try:
             args = tuple(static.eval(a) for a in node.args)
             kwargs = tuple((k.arg, static.eval(k.value)) for k in node.keywords)
@@ -318,6 +412,21 @@ class _Planner(ast.NodeTransformer):
         slot = f"{_PROBE_PREFIX}{len(self.probes)}"
         self.probes.append(Probe(name, args, kwargs))  # type: ignore[arg-type]
         return ast.copy_location(ast.Name(id=slot, ctx=ast.Load()), node)
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Which called names are the program's to answer (see the module docstring): the entry
+    point and its aliases when there is one; else any name that is not a builtin, the test's
+    own or a helper of the prompt."""
+
+    entry_point: str | None = None
+    local: frozenset[str] = frozenset()
+
+    def allows(self, name: str) -> bool:
+        if self.entry_point:
+            return name == self.entry_point
+        return not hasattr(builtins, name) and name not in self.local
 
 
 def _is_docstring_or_noop(stmt: ast.stmt) -> bool:
@@ -333,13 +442,18 @@ def plan(
     *,
     aliases: dict[str, str] | None = None,
     helpers: set[str] | frozenset[str] = frozenset(),
+    entry_point: str | None = None,
 ) -> ProbePlan:
     """The probe plan of a test body, or NotProbeable. `aliases` maps local names to program
-    names (`candidate` -> the entry point); `helpers` are the prompt's own functions."""
+    names (`candidate` -> the entry point); `helpers` are names the program must not answer
+    (the test's own and the prompt's); `entry_point`, when known, is the only name it may.
+    The statements are not changed (the plan is made on a copy)."""
+    statements = copy.deepcopy(statements)
     env: dict[str, Any] = {}
     dynamic: set[str] = set()
     out: list[ast.stmt] = []
-    planner = _Planner(env, dynamic, dict(aliases or {}), set(helpers))
+    targets = Targets(entry_point, frozenset(helpers))
+    planner = _Planner(env, dynamic, dict(aliases or {}), set(helpers), targets)
     for stmt in statements:
         if _is_docstring_or_noop(stmt):
             continue
@@ -348,6 +462,13 @@ def plan(
                 if alias.name != "math":
                     raise NotProbeable(f"import {alias.name}")
                 env[alias.asname or "math"] = _MATH
+            continue
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == SOLUTION_MODULE and not stmt.level:
+            for alias in stmt.names:
+                if alias.name == "*":
+                    raise NotProbeable("from solution import *")
+                planner.aliases[alias.asname or alias.name] = alias.name
+                planner.imported.add(alias.name)
             continue
         if isinstance(stmt, ast.ImportFrom):
             if stmt.module != "math" or stmt.level:

@@ -17,7 +17,7 @@ few processes.
 >>> "class _AlwaysEqual" in always_equal(sample)
 True
 >>> sorted(ATTACKS)[:3]
-['always_equal', 'copycat', 'deep_value']
+['always_equal', 'colliding_set', 'copycat']
 """
 
 from __future__ import annotations
@@ -80,7 +80,12 @@ def prompt_helpers(sample: Any) -> list[str]:
 
 
 def _fence(code: str) -> str:
-    return "```python\n" + textwrap.dedent(code).strip("\n") + "\n```"
+    """The program in a ```python fence. An indented literal followed by unindented `_define` lines
+    has no common indent for textwrap.dedent, so the first line's indent is removed from every line."""
+    lines = code.strip("\n").splitlines()
+    indent = len(lines[0]) - len(lines[0].lstrip()) if lines else 0
+    cut = [line[indent:] if line[:indent].isspace() else line for line in lines]
+    return "```python\n" + textwrap.dedent("\n".join(cut)) + "\n```"
 
 
 #: what the attacks that must not solve anything return: a number (tests may do arithmetic on it)
@@ -205,6 +210,9 @@ def shadowed_builtins(sample: Any) -> str:
         def sorted(x, **k): return x
         def isinstance(*a): return True
         def round(x, *a): return x
+        def pow(*a): return 0
+        def max(*a, **k): return 0
+        def sum(*a, **k): return 0
         """)
         + _define(targets(sample), f"return {WRONG}")
     )
@@ -395,6 +403,48 @@ def host_snoop(sample: Any) -> str:
     )
 
 
+def harness_module(sample: Any) -> str:
+    """Reach the harness that reports verdicts (through sys.modules, or the boot script's module)
+    and make it report every test as passed (forges verdicts decided in the program's interpreter)."""
+    return _fence(
+        """
+        import sys
+        try:
+            _h = sys.modules.get("rewardsmith.verifiers.code.harness") or sys.modules["__main__"].zygote.harness
+            _enc = _h._encode
+            _h._encode = lambda v: _enc((v[0], v[1], {"ok": True}) if v[0] == "test" else v)
+        except Exception:
+            pass
+        """
+        + _define(targets(sample), "return None")
+    )
+
+
+def foreign_exception(sample: Any) -> str:
+    """Raise an exception of the program's own making that the test runner treats as a skip (or
+    whose `__str__` runs code while the harness reports it)."""
+    return _fence(
+        """
+        import unittest
+        class _Skip(unittest.SkipTest):
+            def __str__(self):
+                return "skipped"
+        """
+        + _define(targets(sample), "raise _Skip('not today')")
+    )
+
+
+def colliding_set(sample: Any) -> str:
+    """Return a set of ints that all hash to 0 (multiples of 2**61-1): building it takes time
+    quadratic in its size, in whoever decodes it (a verifier that then misses its deadline)."""
+    return _fence("_M = (1 << 61) - 1\n" + _define(targets(sample), "return {k * _M for k in range(4000)}"))
+
+
+def empty_sets(sample: Any) -> str:
+    """Return a list of 400,000 empty sets: 1 MB on the wire, 90 MB once decoded."""
+    return _fence("_V = [set()] * 400_000\n" + _define(targets(sample), "return _V"))
+
+
 def huge_int(sample: Any) -> str:
     """Return 10**400 where a float is expected: comparing it raises OverflowError, which a
     verifier that does not expect it turns into an infrastructure error (unscored)."""
@@ -481,6 +531,10 @@ ATTACKS: dict[str, Callable[[Any], str]] = {
         nonce_forgery,
         copycat,
         host_snoop,
+        harness_module,
+        foreign_exception,
+        colliding_set,
+        empty_sets,
         huge_int,
         deep_value,
         huge_value,

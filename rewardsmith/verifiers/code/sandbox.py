@@ -23,7 +23,7 @@ import stat
 import struct
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 CLONE_NEWNS = 0x00020000
@@ -97,7 +97,10 @@ class Limits:
     max_output_kb: int = 1024
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f: getattr(self, f) for f in _LIMIT_FIELDS}  # asdict() deep-copies: 10x slower, twice per program
+
+
+_LIMIT_FIELDS = tuple(f.name for f in fields(Limits))
 
 
 def _check(ret: int, what: str) -> None:

@@ -14,36 +14,59 @@ Three formats, recognised from the shape of the value (a JSON string is parsed f
   top-level function, as in LeetCode-style problems). As APPS' own checker does, an APPS
   expected value wrapped in a one-element list also matches the bare value.
 
-Where verdicts are decided (`details["verdict"]`):
-- "out-of-process": stdin/stdout cases, function-call cases, and every assert unit whose
-  shape `probes.plan` accepts. The sandbox reports only what the program printed, its real
-  exit status, or the plain-data values its functions returned; the verifier compares.
-  Expected values never reach the program.
-- "in-process": assert units that need the program's interpreter (loops over helpers,
-  TestCase classes, custom objects with `type_check=False`); the sandbox runs them hardened
-  (see `harness`), and a determined program could still forge them.
+Where verdicts are decided (`details["verdict"]`, and per test `judged_by`):
+- "out-of-process": stdin/stdout cases, function-call cases, every assert unit whose shape
+  `probes.plan` accepts (judged by the verifier on the plain-data values the program's
+  functions returned), and every other assert unit but the few below (judged in the tests'
+  process, `trusted`, which never runs the program's code). Expected values never reach the
+  program's process.
+- "in-process": only units that need the program's own interpreter (`units.classify`:
+  `type_check=False`, tests that patch, seed or share files with the program, tests that
+  hand it their own functions); they run there hardened (see `harness`), a determined
+  program could still forge them, and `details["in_process"]` says why for each.
 
 Comparison policy (documented in docs/code.md):
 - stdin/stdout: whitespace-tolerant: compared line by line as whitespace-separated tokens,
   blank lines ignored; a token whose expected form is a decimal/float literal (has ".", "e")
   matches a number within `float_tolerance` (relative or absolute).
 - function-call cases: returned values must be plain data, compared with Python `==`
-  semantics except that lists and tuples are interchangeable (JSON has no tuples) and floats
-  match within `float_tolerance`. Probed asserts keep the test's own Python semantics.
+  semantics except that lists and tuples are interchangeable (JSON has no tuples), floats
+  match within `float_tolerance`, and an exact expected int (or bool) needs a returned int
+  (or bool): a float close to a large integer answer is not that integer. Probed asserts
+  keep the test's own Python semantics.
+
+Everything the program's run reports is hostile: frames are decoded here within `codec`'s
+limits (one memory budget per run), validated field by field, and any error while judging one
+test fails that test with the reason; nothing the program sends makes a Score unscored.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import traceback
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rewardsmith.core.errors import InputError
+from rewardsmith.verifiers.code import codec
 from rewardsmith.verifiers.code.codec import safe_repr
 from rewardsmith.verifiers.code.probes import ProbeResult, judge_plan
-from rewardsmith.verifiers.code.units import Unit, find_units, plan_unit, prompt_helpers
+from rewardsmith.verifiers.code.units import (
+    PROGRAM,
+    TESTS,
+    VERIFIER,
+    PlanningError,
+    Unit,
+    classify,
+    find_units,
+    helper_callables,
+    parse_source,
+    prompt_code,
+    prompt_helpers,
+)
 
 Mode = Literal["assert", "call", "io"]
 # Outcome statuses of one test.
@@ -58,6 +81,8 @@ class TestOutcome:
     message: str = ""
     time_s: float | None = None
     verdict: str = OUT_OF_PROCESS
+    #: who decided: the verifier, the tests' process, or the program's process
+    judged_by: str = VERIFIER
 
     @property
     def passed(self) -> bool:
@@ -70,6 +95,7 @@ class TestOutcome:
             "message": self.message,
             "time_s": self.time_s,
             "verdict": self.verdict,
+            "judged_by": self.judged_by,
         }
 
 
@@ -94,27 +120,39 @@ class TestSuite:
         return len(self.names)
 
     def plan(self, *, prompt: Any = None, type_check: bool = True) -> TestSuite:
-        """Decide, unit by unit, which verdicts the verifier takes itself (probe plans).
-        With `type_check=False` every unit runs in-process (custom objects must be compared)."""
+        """Decide, unit by unit, where each verdict is taken (`units.classify`). `prompt`: the
+        sample's prompt (Python, or text or chat messages with code blocks), for its helpers."""
         if self.mode != "assert":
             return self
         names: frozenset[str] = frozenset()
-        if isinstance(prompt, str) and prompt.strip():
-            self.helpers, names = prompt_helpers(prompt, self.entry_point)
+        code = prompt_code(prompt)
+        if code.strip():
+            self.helpers, names = prompt_helpers(code, self.entry_point)
+        callables = helper_callables(self.helpers)
         for unit in self.units:
-            if type_check:
-                plan_unit(unit, self.sources[unit.source], names)
-            else:
-                unit.plan, unit.why_in_process = None, "type_check=False: custom objects are compared in-process"
+            classify(
+                unit,
+                self.sources[unit.source],
+                names,
+                entry_point=self.entry_point,
+                type_check=type_check,
+                helper_callables=callables,
+                helpers_source=self.helpers,
+            )
         return self
 
     @property
     def verdict(self) -> str:
-        return IN_PROCESS if any(u.plan is None for u in self.units) else OUT_OF_PROCESS
+        return IN_PROCESS if any(u.where == PROGRAM for u in self.units) else OUT_OF_PROCESS
+
+    def in_process(self) -> dict[str, str]:
+        """Each in-process unit's name and why it needs the program's interpreter."""
+        return {u.name: u.why_in_process for u in self.units if u.where == PROGRAM}
 
     def untrusted(self, *, type_check: bool = True) -> dict[str, Any]:
-        """What the sandbox needs: the calls to answer, in-process units with their sources,
-        stdin of each case. Expected values and probed tests stay here."""
+        """What the program's run needs: the calls to answer, the in-process units with their
+        sources, stdin of each case. Expected values, probed tests and the tests' process's
+        sources stay out of it."""
         if self.mode == "io":
             return {"mode": "io", "inputs": self.inputs}
         if self.mode == "call":
@@ -123,15 +161,35 @@ class TestSuite:
         steps: list[Any] = []
         sources: dict[int, str] = {}
         for i, unit in enumerate(self.units):
-            if unit.plan is not None:
+            if unit.where == VERIFIER:
+                assert unit.plan is not None
                 steps.append(("probes", [p.to_wire() for p in unit.plan.probes]))
-            else:
+            elif unit.where == PROGRAM:
                 sources[unit.source] = self.sources[unit.source]
                 steps.append(("unit", i, *unit.wire()))
+        if any(u.source in sources and u.where != PROGRAM for u in self.units):
+            raise PlanningError("an in-process test shares its source with tests judged outside the program")
         job: dict[str, Any] = {"mode": "steps", "steps": steps, "entry_point": self.entry_point}
         if sources:
             job.update(sources=sources, helpers=self.helpers, guard=type_check, hardened=True)
+        if any(u.where == TESTS for u in self.units):
+            job["serve"] = True
         return job
+
+    def trusted(self) -> dict[str, Any] | None:
+        """The job of the tests' process (None when no unit runs there): trusted, never sent to
+        the program's run."""
+        units = [("unit", i, *u.wire()) for i, u in enumerate(self.units) if u.where == TESTS]
+        if self.mode != "assert" or not units:
+            return None
+        sources = {u.source: self.sources[u.source] for u in self.units if u.where == TESTS}
+        return {
+            "mode": "tests",
+            "units": units,
+            "sources": sources,
+            "helpers": self.helpers,
+            "entry_point": self.entry_point,
+        }
 
     @property
     def runs(self) -> int:
@@ -193,7 +251,7 @@ def _assert_suite(sources: list[str], entry_point: str | None, where: str) -> Te
     units: list[Unit] = []
     for i, source in enumerate(sources):
         try:
-            compile(source, f"test_{i}.py", "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
+            parse_source(source)  # cached: a GRPO group scores many completions against one test
         except SyntaxError as exc:
             raise InputError(f"{where}: test {i} is not valid Python ({exc.msg}, line {exc.lineno})") from None
         except ValueError as exc:
@@ -240,6 +298,18 @@ def _call_suite(cases: Any, entry_point: str | None, where: str) -> TestSuite:
 
 
 def values_equal(got: Any, expected: Any, tol: float) -> bool:
+    """The comparison policy of function-call cases (module docstring). Never raises."""
+    try:
+        return _equal(got, expected, tol, 0)
+    except Exception:
+        return False
+
+
+def _equal(got: Any, expected: Any, tol: float, depth: int) -> bool:
+    if depth > codec.MAX_DEPTH:
+        return False
+    if type(expected) is bool or type(expected) is int:
+        return type(got) is type(expected) and got == expected
     if isinstance(expected, float) or (isinstance(got, float) and isinstance(expected, (int, float))):
         if isinstance(got, bool) or not isinstance(got, (int, float)) or isinstance(expected, bool):
             return got == expected
@@ -247,13 +317,12 @@ def values_equal(got: Any, expected: Any, tol: float) -> bool:
             return True
         return got == expected or (tol > 0 and math.isclose(got, expected, rel_tol=tol, abs_tol=tol))
     if isinstance(expected, (list, tuple)) and isinstance(got, (list, tuple)):
-        return len(got) == len(expected) and all(values_equal(g, e, tol) for g, e in zip(got, expected, strict=False))
+        return len(got) == len(expected) and all(
+            _equal(g, e, tol, depth + 1) for g, e in zip(got, expected, strict=False)
+        )
     if isinstance(expected, dict) and isinstance(got, dict):
-        return got.keys() == expected.keys() and all(values_equal(got[k], expected[k], tol) for k in expected)
-    try:
-        return bool(got == expected)
-    except Exception:
-        return False
+        return got.keys() == expected.keys() and all(_equal(got[k], expected[k], tol, depth + 1) for k in expected)
+    return bool(got == expected)
 
 
 def _float_literal(token: str) -> bool:
@@ -294,36 +363,82 @@ def _short(value: Any, n: int = 200) -> str:
 # -- judging ----------------------------------------------------------------------------------
 
 
-def _infra(run: dict[str, Any]) -> str:
-    return f"the sandboxed process failed before running the program ({run['exit']}): {run['stderr'][-500:]}"
+def _infra(run: dict[str, Any], who: str = "sandboxed process") -> str:
+    return f"the {who} failed before running the program ({run['exit']}): {run['stderr'][-500:]}"
+
+
+_KINDS = frozenset({"ready", "load", "value", "test", "end", "harness_error"})
+
+
+def decode_frames(
+    raw: list[Any], budget: codec.Budget
+) -> tuple[dict[tuple[str, int], dict[str, Any]], set[tuple[str, int]], int]:
+    """A run's frames, decoded within `codec`'s limits and validated: (first payload of each
+    (kind, index), the (kind, index) reported more than once, frames dropped as malformed).
+    Remote executors may pass frames already decoded as (kind, index, payload) tuples."""
+    frames: dict[tuple[str, int], dict[str, Any]] = {}
+    tampered: set[tuple[str, int]] = set()
+    bad = 0
+    for item in raw:
+        try:
+            frame = codec.decode(item, budget=budget) if type(item) is bytes else item
+        except codec.DecodeError:
+            bad += 1
+            continue
+        if not (
+            type(frame) is tuple
+            and len(frame) == 3
+            and type(frame[0]) is str
+            and frame[0] in _KINDS
+            and type(frame[1]) is int
+            and 0 <= frame[1] < 1 << 24
+            and type(frame[2]) is dict
+        ):
+            bad += 1
+            continue
+        key = (frame[0], frame[1])
+        if key in frames:
+            tampered.add(key)  # the harness writes each frame once: a second one is forged
+        else:
+            frames[key] = frame[2]
+    return frames, tampered, bad
 
 
 def judge(
     suite: TestSuite, runs: list[dict[str, Any]], *, float_tolerance: float = 1e-6
 ) -> tuple[list[TestOutcome], str | None]:
     """Per-test outcomes from the sandbox's raw observations, plus an infrastructure error
-    (the sandbox failed before the program started) or None.
+    (the sandbox failed before the program started, or the tests' process failed) or None.
 
-    A run's observations: `frames` [(kind, index, payload)] decoded within limits, the real
-    `exit`/`exit_code`/`signal`, `timed_out`, `stdout`, `stderr`. Everything in them that the
-    program controls is hostile: any error while judging is the program's failure."""
+    A run's observations: `frames` (bodies to decode, or decoded (kind, index, payload)), the
+    real `exit`/`exit_code`/`signal`, `timed_out`, `stdout`, `stderr`, and with a tests'
+    process its own observations under `tests`. Everything in the program's run is hostile:
+    any error while judging a test is that test's failure."""
     if suite.mode == "io":
         return _judge_io(suite, runs, float_tolerance)
     run = runs[0]
-    frames: dict[tuple[str, int], Any] = {}
-    tampered: set[tuple[str, int]] = set()
-    for frame in run["frames"]:
-        kind, index, payload = frame
-        if (kind, index) in frames:
-            tampered.add((kind, index))  # the harness writes each frame once: a second one is forged
-        frames.setdefault((kind, index), payload)
+    budget = codec.Budget()
+    frames, tampered, _ = decode_frames(run["frames"], budget)
     if ("ready", 0) not in frames:
         return [], _infra(run)
+    tests_run = run.get("tests")
+    tframes: dict[tuple[str, int], dict[str, Any]] = {}
+    ttampered: set[tuple[str, int]] = set()
+    if tests_run is None and any(u.where == TESTS for u in suite.units):
+        return [], "the executor ran no tests' process for the tests that need one (see Executor in docs/code.md)"
+    if tests_run is not None:
+        tframes, ttampered, _ = decode_frames(tests_run["frames"], codec.Budget())
+        if ("ready", 0) not in tframes:
+            return [], _infra(tests_run, "tests' process")
+        if ("harness_error", 0) in tframes:  # our own code failed there: never the program's doing
+            return [], "the tests' process failed: " + _field_text(tframes[("harness_error", 0)], "error", 1000)
     load = frames.get(("load", 0))
     ended = _ended(run)
-    verdicts = [OUT_OF_PROCESS] * len(suite.names)
-    if suite.mode == "assert":
-        verdicts = [OUT_OF_PROCESS if u.plan is not None else IN_PROCESS for u in suite.units]
+    units = suite.units if suite.mode == "assert" else []
+    verdicts = [IN_PROCESS if u.where == PROGRAM else OUT_OF_PROCESS for u in units] or [OUT_OF_PROCESS] * len(
+        suite.names
+    )
+    judges = [u.where for u in units] or [VERIFIER] * len(suite.names)
     if load is None:
         status = TIMEOUT if run["timed_out"] else ERROR
         why = (
@@ -331,30 +446,65 @@ def judge(
             if run["timed_out"]
             else f"the program ended before its tests ran ({ended})"
         )
-        return [TestOutcome(n, status, why, None, v) for n, v in zip(suite.names, verdicts, strict=True)], None
-    if not isinstance(load, dict) or not load.get("ok"):
-        msg = f"the solution failed to load: {_field(load, 'error')}"
-        return [TestOutcome(n, ERROR, msg, None, v) for n, v in zip(suite.names, verdicts, strict=True)], None
-    state = _Progress(run, ended)
+        return [
+            TestOutcome(n, status, why, None, v, j) for n, v, j in zip(suite.names, verdicts, judges, strict=True)
+        ], None
+    if load.get("ok") is not True:
+        msg = f"the solution failed to load: {_field_text(load, 'error', 500)}"
+        return [
+            TestOutcome(n, ERROR, msg, None, v, j) for n, v, j in zip(suite.names, verdicts, judges, strict=True)
+        ], None
+    state = _Progress(run, ended, PROGRAM)
+    values = _Values(budget)
     if suite.mode == "call":
-        return [_judge_case(suite, i, frames, tampered, state, float_tolerance) for i in range(len(suite.names))], None
+        return [
+            _guarded(suite.names[i], VERIFIER, _judge_case, suite, i, frames, tampered, state, values, float_tolerance)
+            for i in range(len(suite.names))
+        ], None
+    tstate = _Progress(tests_run or run, _ended(tests_run) if tests_run else ended, TESTS)
     outcomes = []
     k = 0
     for i, unit in enumerate(suite.units):
-        if unit.plan is not None:
+        if unit.where == VERIFIER:
+            assert unit.plan is not None
             n = len(unit.plan.probes)
-            outcomes.append(_judge_probed(unit, range(k, k + n), frames, tampered, state))
+            outcomes.append(
+                _guarded(unit.name, VERIFIER, _judge_probed, unit, range(k, k + n), frames, tampered, state, values)
+            )
             k += n
+        elif unit.where == TESTS:
+            outcomes.append(_guarded(unit.name, TESTS, _judge_unit, unit, i, tframes, ttampered, tstate))
         else:
-            outcomes.append(_judge_in_process(unit, i, frames, tampered, state))
+            outcomes.append(_guarded(unit.name, PROGRAM, _judge_unit, unit, i, frames, tampered, state))
     return outcomes, None
+
+
+def _guarded(name: str, where: str, judge_one: Any, *args: Any) -> TestOutcome:
+    """Any error while judging one test (a hostile value nobody foresaw) fails that test, and
+    says so loudly: it may also be a bug of ours."""
+    try:
+        outcome: TestOutcome = judge_one(*args)
+    except Exception as exc:
+        where_ = traceback.extract_tb(exc.__traceback__)[-1]
+        warnings.warn(
+            f"code verifier: judging test {name!r} raised {type(exc).__name__} at {where_.name}:{where_.lineno}; "
+            "the test counts as failed",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        outcome = TestOutcome(name, FAILED, f"could not judge this test's result ({type(exc).__name__})")
+    outcome.judged_by = where
+    if where == PROGRAM:
+        outcome.verdict = IN_PROCESS
+    return outcome
 
 
 class _Progress:
     """The first test that did not report is a timeout or an error; the ones after it did not run."""
 
-    def __init__(self, run: dict[str, Any], ended: str) -> None:
+    def __init__(self, run: dict[str, Any], ended: str, where: str) -> None:
         self.run, self.ended, self.stopped = run, ended, False
+        self.who = "the tests' process" if where == TESTS else "the program"
 
     def missing(self, name: str, verdict: str) -> TestOutcome:
         if self.stopped:
@@ -362,20 +512,50 @@ class _Progress:
         self.stopped = True
         if self.run["timed_out"]:
             return TestOutcome(name, TIMEOUT, "ran past the time limit", None, verdict)
-        return TestOutcome(name, ERROR, f"the program ended during this test ({self.ended})", None, verdict)
+        return TestOutcome(name, ERROR, f"{self.who} ended during this test ({self.ended})", None, verdict)
 
 
-def _field(payload: Any, key: str, default: Any = "") -> Any:
-    return payload.get(key, default) if isinstance(payload, dict) else default
+def _field_text(payload: Any, key: str, limit: int = 500) -> str:
+    """A text field of a payload: only a str counts, never longer than `limit`."""
+    value = payload.get(key) if type(payload) is dict else None
+    return safe_repr(value, limit) if type(value) is str else ""
 
 
 def _time(payload: Any) -> float | None:
-    t = _field(payload, "time", None)
-    return float(t) if type(t) in (int, float) else None
+    t = payload.get("time") if type(payload) is dict else None
+    if type(t) is int:
+        t = float(t) if abs(t) < 1 << 53 else None
+    if type(t) is not float or not 0.0 <= t <= 1e6:  # also NaN
+        return None
+    return round(t, 6)
+
+
+class _Values:
+    """Returned values as the program's run sends them: each encoded on its own (`codec`), and
+    decoded here within the run's memory budget, so a value that cannot be read fails its own
+    test with the reason."""
+
+    def __init__(self, budget: codec.Budget) -> None:
+        self.budget = budget
+
+    def read(self, payload: dict[str, Any]) -> tuple[bool, Any]:
+        raw = payload.get("value")
+        if type(raw) is not bytes:
+            return False, "the returned value is missing from the program's report"
+        try:
+            return True, codec.decode(raw, budget=self.budget)
+        except codec.DecodeError as exc:
+            return False, f"NotPlainData: the returned value cannot be read within limits ({exc})"
 
 
 def _judge_case(
-    suite: TestSuite, i: int, frames: dict[Any, Any], tampered: set[Any], state: _Progress, tol: float
+    suite: TestSuite,
+    i: int,
+    frames: dict[Any, Any],
+    tampered: set[Any],
+    state: _Progress,
+    values: _Values,
+    tol: float,
 ) -> TestOutcome:
     name = suite.names[i]
     payload = frames.get(("value", i))
@@ -384,21 +564,21 @@ def _judge_case(
     t = _time(payload)
     if ("value", i) in tampered:
         return TestOutcome(name, FAILED, "two answers for one call: the program wrote on the result channel", t)
-    if not isinstance(payload, dict) or not payload.get("ok"):
-        return TestOutcome(name, _crash_status(payload), _short(_field(payload, "error"), 500), t)
-    got, want = payload.get("value"), suite.expected[i]
+    if payload.get("ok") is not True:
+        return TestOutcome(name, _crash_status(payload), _field_text(payload, "error"), t)
+    readable, got = values.read(payload)
+    if not readable:
+        return TestOutcome(name, FAILED, got, t)
+    want = suite.expected[i]
     unwrapped = suite.lenient_wrapping and isinstance(want, list) and len(want) == 1
-    try:
-        equal = values_equal(got, want, tol) or (unwrapped and values_equal(got, want[0], tol))
-    except Exception as exc:  # a hostile value (10**400 against a float): the program's failure
-        return TestOutcome(name, FAILED, f"cannot compare the returned value ({type(exc).__name__}: {exc})", t)
+    equal = values_equal(got, want, tol) or (unwrapped and values_equal(got, want[0], tol))
     if equal:
         return TestOutcome(name, PASSED, "", t)
     return TestOutcome(name, FAILED, f"expected {_short(want)}, got {_short(got)}", t)
 
 
 def _judge_probed(
-    unit: Unit, slots: range, frames: dict[Any, Any], tampered: set[Any], state: _Progress
+    unit: Unit, slots: range, frames: dict[Any, Any], tampered: set[Any], state: _Progress, values: _Values
 ) -> TestOutcome:
     assert unit.plan is not None
     results: list[ProbeResult] = []
@@ -410,10 +590,11 @@ def _judge_probed(
         if ("value", k) in tampered:
             return TestOutcome(unit.name, FAILED, "two answers for one call: the program wrote on the result channel")
         elapsed += _time(payload) or 0.0
-        if isinstance(payload, dict) and payload.get("ok"):
-            results.append(ProbeResult(True, payload.get("value")))
+        if payload.get("ok") is True:
+            readable, value = values.read(payload)
+            results.append(ProbeResult(True, value) if readable else ProbeResult(False, error=value))
         else:
-            results.append(ProbeResult(False, error=_short(_field(payload, "error"), 500)))
+            results.append(ProbeResult(False, error=_field_text(payload, "error") or "the call reported no answer"))
     verdict = judge_plan(unit.plan, results)
     t = round(elapsed, 6)
     if verdict is None:
@@ -422,22 +603,24 @@ def _judge_probed(
     return TestOutcome(unit.name, ERROR if crashed else FAILED, why, t)
 
 
-def _judge_in_process(unit: Unit, i: int, frames: dict[Any, Any], tampered: set[Any], state: _Progress) -> TestOutcome:
+def _judge_unit(unit: Unit, i: int, frames: dict[Any, Any], tampered: set[Any], state: _Progress) -> TestOutcome:
+    """A unit run by a harness (in the tests' process, or in-process in the program's run)."""
+    verdict = IN_PROCESS if unit.where == PROGRAM else OUT_OF_PROCESS
     payload = frames.get(("test", i))
     if payload is None:
-        return state.missing(unit.name, IN_PROCESS)
+        return state.missing(unit.name, verdict)
     t = _time(payload)
     if ("test", i) in tampered:
-        return TestOutcome(unit.name, FAILED, "two verdicts for one test: the program forged one", t, IN_PROCESS)
-    if isinstance(payload, dict) and payload.get("ok") is True:
-        return TestOutcome(unit.name, PASSED, "", t, IN_PROCESS)
-    status = NOT_RUN if _field(payload, "skipped") else _crash_status(payload)
-    return TestOutcome(unit.name, status, _short(_field(payload, "error"), 500), t, IN_PROCESS)
+        return TestOutcome(unit.name, FAILED, "two verdicts for one test: the program forged one", t, verdict)
+    if payload.get("ok") is True:
+        return TestOutcome(unit.name, PASSED, "", t, verdict)
+    status = NOT_RUN if payload.get("skipped") is True else _crash_status(payload)
+    return TestOutcome(unit.name, status, _field_text(payload, "error"), t, verdict)
 
 
 def _crash_status(payload: Any) -> str:
     """A test that raised anything but an assertion or a plain-data refusal crashed: error."""
-    text = str(_field(payload, "error"))
+    text = _field_text(payload, "error", 100)
     if text.startswith(("AssertionError", "NotPlainData", "ValueTooLarge", "skipped")) or "NotPlainData" in text[:80]:
         return FAILED
     return ERROR if text else FAILED
@@ -445,7 +628,7 @@ def _crash_status(payload: Any) -> str:
 
 def _ended(run: dict[str, Any]) -> str:
     if run["signal"] is not None:
-        return run["exit"]
+        return str(run["exit"])
     return f"{run['exit']}, without reporting"
 
 
@@ -456,7 +639,7 @@ def _judge_io(suite: TestSuite, runs: list[dict[str, Any]], tol: float) -> tuple
         if run.get("skipped"):
             outcomes.append(TestOutcome(name, NOT_RUN, "not run: an earlier case ran past the time limit"))
             continue
-        if not any(f[0] == "ready" for f in run["frames"]):
+        if ("ready", 0) not in decode_frames(run["frames"], codec.Budget(1 << 20))[0]:
             return [], _infra(run)
         t = run["time_s"]
         if run["timed_out"]:

@@ -25,6 +25,7 @@ PR_SET_PDEATHSIG, so nothing outlives the verifier.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pickle
 import secrets
@@ -39,7 +40,7 @@ import time
 import traceback
 from typing import Any
 
-from rewardsmith.verifiers.code import allowlist, codec, harness, sandbox
+from rewardsmith.verifiers.code import allowlist, codec, harness, rpc, sandbox
 
 PREIMPORT = (
     "array ast bisect calendar collections copy dataclasses datetime decimal enum fractions functools hashlib "
@@ -103,23 +104,23 @@ class RunContext:
 def run_child(ctx: RunContext, fds: list[int]) -> None:
     """In a freshly cloned run: set up the sandbox, then run the harness. Never returns."""
     try:
-        out_w, err_w, res_w, job_r = fds
         os.setsid()
-        for src, dst in ((out_w, 1), (err_w, 2), (res_w, harness.RESULT_FD), (job_r, 4)):
+        # stdout, stderr, the result channel, the job, and for the two runs of a job with a tests'
+        # process the channel between them (rpc.READ_FD, rpc.WRITE_FD). Moved out of the way
+        # first: a received descriptor may already sit on one of the target numbers.
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds]
+        targets = (1, 2, harness.RESULT_FD, 4, rpc.READ_FD, rpc.WRITE_FD)
+        for src, dst in zip(high, targets, strict=False):
             os.dup2(src, dst)
-        keep = {0, 1, 2, harness.RESULT_FD, 4}
-        for fd in range(5, 1024):
-            if fd not in keep:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        os.closerange(len(fds) + 1, 1 << 16)  # everything else, the received ones included (one syscall)
         job = recv(4)
         os.close(4)
         if job is None:
             os._exit(120)  # the supervisor went away before sending the job
         limits = sandbox.Limits(**job["limits"])
-        if ctx.namespaces:
+        if job["mode"] == "tests":
+            os.chdir("/")  # the tests' process writes nothing (tests that use files run in-process)
+        elif ctx.namespaces:
             _private_mounts(ctx, job.get("uid", ctx.uid))
         else:
             os.chdir(job["workdir"] or "/")
@@ -136,7 +137,7 @@ def run_child(ctx: RunContext, fds: list[int]) -> None:
         os.dup2(fd0, 0)
         if fd0 != 0:
             os.close(fd0)
-        os.closerange(5, 1 << 16)
+        os.closerange(rpc.WRITE_FD + 1, 1 << 16)
         os.environ.clear()
         os.environ.update(CHILD_ENV)
         os.umask(0o077)
@@ -146,10 +147,15 @@ def run_child(ctx: RunContext, fds: list[int]) -> None:
         sandbox.apply_limits(limits, nproc_base=ctx.nproc_base)
         if ctx.uid is not None:
             sandbox.drop_privileges(ctx.uid, ctx.uid)
-        elif ctx.userns:
+        elif ctx.userns or os.getuid() == 0:
+            # in a user namespace; or root that must stay uid 0 to read its interpreter: without
+            # capabilities it cannot open undumpable processes (the tests', the supervisor)
             sandbox.drop_capabilities()
         sandbox.no_new_privileges()
-        sandbox.set_dumpable(True)  # the uid change cleared it; the program may read /proc/self
+        # The uid change cleared it; the program may read /proc/self. The tests' process stays
+        # undumpable: without a PID namespace between them, the program (same uid) must not
+        # open its /proc/<pid>/mem or descriptors.
+        sandbox.set_dumpable(job["mode"] != "tests")
         # After the uid change, which clears the parent-death signal. If the supervisor is
         # already gone, our stdout pipe has no reader any more: stop here.
         sandbox.die_with_parent()
@@ -160,6 +166,7 @@ def run_child(ctx: RunContext, fds: list[int]) -> None:
         if ctx.seccomp is not None:
             sandbox.load_seccomp(ctx.seccomp)
         sys.argv = ["solution.py"]
+        sys.modules["__main__"].__dict__.pop("zygote", None)  # the boot script's handle on us
         harness.run(job)
     except BaseException:
         try:
@@ -229,8 +236,8 @@ class Template:
                 os._exit(0)
             if not msg:
                 os._exit(0)
-            try:
-                pid = sandbox.clone_sibling(self.clone_flags)
+            try:  # b"t": the tests' process, which needs no namespaces of its own (see Supervisor.run)
+                pid = sandbox.clone_sibling(0 if msg[:1] == b"t" else self.clone_flags)
             except OSError as exc:
                 pid = -(exc.errno or 1)
             if pid == 0:
@@ -280,7 +287,8 @@ class Supervisor:
             r["user"] = f"{uid} (same as the verifier: not dropped)"
             if uid == 0:
                 warn(
-                    "RUNS AS ROOT: the interpreter lies under a root-only directory and there is no mount "
+                    "RUNS AS ROOT (without capabilities): the interpreter lies under a root-only directory and "
+                    "there is no mount "
                     "namespace to expose it to another uid"
                 )
         # Limits shared across runs: a cgroup per slot where allowed, else the slot's own uid.
@@ -330,6 +338,11 @@ class Supervisor:
             whom = "ANY process (it runs as root)" if ctx.uid is None and uid == 0 else "other processes of its user"
             warn(f"no PID namespace: the program can signal {whom}")
             warn("no IPC namespace: SysV/POSIX IPC objects are shared with the host")
+        r["tests"] = (
+            "assert tests that need an interpreter run in a tests' process of their own, cloned from the same "
+            "template, never running the program's code"
+            + (" (own PID namespace)" if ctx.namespaces else " (not dumpable: same uid, no PID namespace)")
+        )
         r["environment"] = "empty except " + ", ".join(f"{k}=1" for k in CHILD_ENV)
         r["stdin"] = "/dev/null (stdin/stdout cases: the case input)"
         for name in PREIMPORT:
@@ -394,8 +407,8 @@ class Supervisor:
             raise RuntimeError(f"the sandbox template failed to start: {status.decode(errors='replace')}")
         return pid, mine
 
-    def spawn(self, fds: list[int]) -> int:
-        socket.send_fds(self.spawn_sock, [b"s"], fds)
+    def spawn(self, fds: list[int], *, own_namespaces: bool = True) -> int:
+        socket.send_fds(self.spawn_sock, [b"s" if own_namespaces else b"t"], fds)
         data = b""
         while len(data) < 8:
             chunk = self.spawn_sock.recv(8 - len(data))
@@ -410,7 +423,7 @@ class Supervisor:
     # -- one job ---------------------------------------------------------------------------
     def job(self, job: dict[str, Any]) -> dict[str, Any]:
         limits = sandbox.Limits(**job["limits"])
-        spec = {k: v for k, v in job.items() if k not in ("limits", "inputs")}
+        spec = {k: v for k, v in job.items() if k not in ("limits", "inputs", "tests")}
         if job["mode"] == "io":
             # Once a case runs out of time the program is not given the rest of the budget:
             # a looping solution would otherwise cost (number of cases x timeout).
@@ -421,137 +434,173 @@ class Supervisor:
                 else:
                     runs.append(self.run(spec, limits, stdin))
         else:
-            runs = [self.run(spec, limits, None)]
+            runs = [self.run(spec, limits, None, job.get("tests"))]
         return {"runs": runs, "isolation": self.report}
 
-    def run(self, spec: dict[str, Any], limits: sandbox.Limits, stdin: str | bytes | None) -> dict[str, Any]:
-        nonce = secrets.token_bytes(16)
+    def run(
+        self,
+        spec: dict[str, Any],
+        limits: sandbox.Limits,
+        stdin: str | bytes | None,
+        tests: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One run of the program, and with `tests` (the job of a tests' process) that process
+        too. The program's run waits for the tests' process's first message before it loads the
+        solution, so that nothing the program does can keep that process from starting (which
+        would read as a broken sandbox). The tests' process gets no namespaces of its own: the
+        program's run is PID 1 of its own PID namespace, from where it is invisible, and the
+        tests' process needs no private /tmp or /proc (tests that use files run in-process)."""
         workdir = None
         if not self.ctx.namespaces:
             workdir = tempfile.mkdtemp(prefix="rewardsmith-run-")
             os.chmod(workdir, 0o700)
             if self.ctx.uid is not None:
                 os.chown(workdir, self.ctx.uid, self.ctx.uid)
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        res_r, res_w = os.pipe()
-        job_r, job_w = os.pipe()
-        start = time.monotonic()
+        children: list[_Child] = []
+        channel: list[int] = []
         oom_before = 0
-        pid = -1
-        reaped = False
         try:
-            try:
-                pid = self.spawn([out_w, err_w, res_w, job_r])
-            finally:
-                for fd in (out_w, err_w, res_w, job_r):
-                    os.close(fd)
             if self.cgroup is not None:
                 self.cgroup.configure(limits)
                 oom_before = self.cgroup.oom_kills()
-                self.cgroup.add(pid)
-            payload = dict(spec, nonce=nonce, limits=limits.to_dict(), stdin=stdin, workdir=workdir)
-            try:
-                send(job_w, payload)
-            except BrokenPipeError:
-                pass  # the run died first: reported by its exit status
-            os.close(job_w)
-            job_w = -1
-            result = self._supervise(pid, limits, start, nonce, out_r, err_r, res_r)
-            reaped = True
+            program_ends: list[int] = []
+            if tests is not None:
+                request_r, request_w = os.pipe()  # tests -> program
+                reply_r, reply_w = os.pipe()  # program -> tests
+                channel = [request_r, request_w, reply_r, reply_w]
+                start = time.monotonic()
+                tester = self._start("tests", dict(tests, workdir=None), limits, None, [reply_r, request_w])
+                children.append(tester)
+                program_ends = [request_r, reply_w]
+            else:
+                start = time.monotonic()
+            program = self._start("program", dict(spec, workdir=workdir), limits, stdin, program_ends)
+            children.insert(0, program)
+            for fd in channel:
+                os.close(fd)
+            channel = []
+            result = self._supervise(children, limits, start)
             if self.cgroup is not None and self.cgroup.oom_kills() > oom_before:
                 result["oom"] = True
                 result["exit"] += " (memory limit of the run's cgroup)"
             return result
         finally:
-            if pid > 0 and not reaped:  # (once reaped, its pid may belong to a stranger)
-                sandbox.kill_run(pid)
+            for child in children:
+                if child.status is None:  # (once reaped, its pid may belong to a stranger)
+                    sandbox.kill_run(child.pid)
+                child.close()
+            for fd in channel:
+                os.close(fd)
             sandbox.sweep_children(keep=frozenset({self.template_pid}))
-            for fd in (out_r, err_r, res_r, job_w):
-                if fd >= 0:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
             if workdir is not None and not sandbox.wipe(workdir):
                 self.report["workdirs_left_behind"] = self.report.get("workdirs_left_behind", 0) + 1
 
-    def _supervise(
-        self, pid: int, limits: sandbox.Limits, start: float, nonce: bytes, out_r: int, err_r: int, res_r: int
-    ) -> dict[str, Any]:
+    def _start(
+        self, role: str, spec: dict[str, Any], limits: sandbox.Limits, stdin: str | bytes | None, extra: list[int]
+    ) -> _Child:
+        """Clone a run, put it in the slot's cgroup, send it its job (with a fresh nonce)."""
+        nonce = secrets.token_bytes(16)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        res_r, res_w = os.pipe()
+        job_r, job_w = os.pipe()
+        try:
+            pid = self.spawn([out_w, err_w, res_w, job_r, *extra], own_namespaces=role != "tests")
+        except BaseException:
+            for fd in (out_r, err_r, res_r, job_w):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (out_w, err_w, res_w, job_r):
+                os.close(fd)
+        child = _Child(pid, role, nonce, {out_r: "out", err_r: "err", res_r: "res"})
+        try:
+            # The tests' process stays out of the run's cgroup: it is bounded by its rlimits, and
+            # nothing the program does to the cgroup's memory or process count can touch it.
+            if self.cgroup is not None and role != "tests":
+                self.cgroup.add(pid)
+            try:
+                send(job_w, dict(spec, nonce=nonce, limits=limits.to_dict(), stdin=stdin))
+            except BrokenPipeError:
+                pass  # the run died first: reported by its exit status
+        except BaseException:
+            sandbox.kill_run(pid)
+            child.close()
+            raise
+        finally:
+            os.close(job_w)
+        return child
+
+    def _supervise(self, children: list[_Child], limits: sandbox.Limits, start: float) -> dict[str, Any]:
+        """Drain every stream of the run's processes until they end (or the wall-clock limit
+        kills them all); when the tests' process ends, the program's is no longer needed."""
         cap = limits.max_output_kb * 1024
-        bufs = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
-        dropped = {out_r: 0, err_r: 0, res_r: 0}
         poller = select.poll()
-        for fd in bufs:
-            poller.register(fd, select.POLLIN)
-        pidfd = os.pidfd_open(pid)
-        poller.register(pidfd, select.POLLIN)
+        streams: dict[int, _Child] = {}
+        pidfds: dict[int, _Child] = {}
+        for child in children:
+            for fd in child.streams:
+                poller.register(fd, select.POLLIN)
+                streams[fd] = child
+            pidfd = os.pidfd_open(child.pid)
+            poller.register(pidfd, select.POLLIN)
+            pidfds[pidfd] = child
         poller.register(self.ctrl_in, 0)  # only POLLHUP: the verifier went away
-        open_fds = set(bufs)
-        status: int | None = None
         timed_out = False
         deadline = start + limits.timeout
-        exited_at = 0.0
+        last_exit = 0.0
         try:
             while True:
                 now = time.monotonic()
-                if status is None and not timed_out and now >= deadline:
+                alive = [c for c in children if c.status is None]
+                if alive and not timed_out and now >= deadline:
                     timed_out = True
-                    sandbox.kill_run(pid)
-                if status is not None:
-                    if not open_fds or now - exited_at > 1.0:
+                    for c in alive:
+                        sandbox.kill_run(c.pid)
+                if not alive:
+                    if not streams or now - last_exit > 1.0:
                         break
-                    if now - exited_at > 0.05:
+                    if now - last_exit > 0.05:
                         sandbox.sweep_children(0.5, keep=frozenset({self.template_pid}))
-                wait_ms = 20 if status is not None or timed_out else max(1, int((deadline - now) * 1000) + 1)
+                wait_ms = 20 if not alive or timed_out else max(1, int((deadline - now) * 1000) + 1)
                 for fd, _ev in poller.poll(wait_ms):
                     if fd == self.ctrl_in:
-                        sandbox.kill_run(pid)
+                        for c in children:
+                            sandbox.kill_run(c.pid)
                         sandbox.sweep_children(keep=frozenset({self.template_pid}))
                         os._exit(0)
-                    if fd == pidfd:
-                        poller.unregister(pidfd)
-                        sandbox.kill_run(pid)  # the group's leftovers; the zombie still holds the pid
-                        _, status = os.waitpid(pid, 0)
-                        exited_at = time.monotonic()
+                    if fd in pidfds:
+                        child = pidfds.pop(fd)
+                        poller.unregister(fd)
+                        os.close(fd)
+                        sandbox.kill_run(child.pid)  # the group's leftovers; the zombie still holds the pid
+                        _, child.status = os.waitpid(child.pid, 0)
+                        last_exit = time.monotonic()
+                        if child.role == "tests":
+                            for c in children:
+                                if c.status is None:
+                                    c.stopped = True
+                                    sandbox.kill_run(c.pid)
+                        continue
+                    owner = streams.get(fd)
+                    if owner is None:
                         continue
                     data = os.read(fd, 1 << 16)
                     if not data:
                         poller.unregister(fd)
-                        open_fds.discard(fd)
+                        del streams[fd]
                         continue
-                    limit = MAX_RESULT_BYTES if fd == res_r else cap
-                    buf = bufs[fd]
-                    if fd == err_r:
-                        buf += data
-                        if len(buf) > 2 * cap:
-                            dropped[fd] += len(buf) - cap
-                            del buf[: len(buf) - cap]
-                    else:
-                        room = limit - len(buf)
-                        buf += data[: max(0, room)]
-                        dropped[fd] += max(0, len(data) - max(0, room))
+                    owner.keep(owner.streams[fd], data, cap)
         finally:
-            os.close(pidfd)
+            for fd in pidfds:
+                os.close(fd)
         wall = time.monotonic() - start
-        assert status is not None
-        frames, forged = parse_frames(bytes(bufs[res_r]), nonce)
-        err = bytes(bufs[err_r][-cap:])
-        return {
-            "frames": frames,
-            "forged_lines": forged,
-            "result_truncated": dropped[res_r],
-            "stdout": bytes(bufs[out_r]).decode("utf-8", "replace"),
-            "stdout_truncated": dropped[out_r],
-            "stderr": err.decode("utf-8", "replace"),
-            "stderr_dropped": dropped[err_r],
-            "exit": _describe(status),
-            "signal": -os.waitstatus_to_exitcode(status) if os.WIFSIGNALED(status) else None,
-            "exit_code": os.waitstatus_to_exitcode(status),
-            "timed_out": timed_out,
-            "time_s": round(wall, 4),
-        }
+        program = children[0]
+        result = program.observations(cap, timed_out)
+        result["time_s"] = round(wall, 4)
+        if len(children) > 1:
+            result["tests"] = children[1].observations(cap, timed_out)
+        return result
 
     def close(self) -> None:
         try:
@@ -567,11 +616,12 @@ class Supervisor:
             self.cgroup.remove()
 
 
-def parse_frames(data: bytes, nonce: bytes) -> tuple[list[tuple[str, int, Any]], int]:
-    """The run's reports: `nonce | length | codec value (kind, index, payload)`, decoded within
-    codec's limits. Bytes that are not such a frame (a program writing on the channel) are
-    skipped up to the next nonce and counted; a frame that does not decode is dropped too."""
-    frames: list[tuple[str, int, Any]] = []
+def parse_frames(data: bytes, nonce: bytes) -> tuple[list[bytes], int]:
+    """The run's reports: `nonce | length | body`, split but not decoded (the verifier decodes
+    them within limits: work a program can make expensive is never done here, where it would
+    hold up the slot and read as a broken sandbox). Bytes that are not such a frame (a program
+    writing on the channel) are skipped up to the next nonce and counted."""
+    frames: list[bytes] = []
     forged = 0
     pos, end, n = 0, len(data), len(nonce)
     while pos < end:
@@ -584,18 +634,63 @@ def parse_frames(data: bytes, nonce: bytes) -> tuple[list[tuple[str, int, Any]],
             forged += 1
             break
         (length,) = _FRAME.unpack_from(data, pos + n)
-        body = data[pos + n + _FRAME.size : pos + n + _FRAME.size + length]
-        pos += n + _FRAME.size + length
-        try:
-            value = codec.decode(body)
-        except codec.DecodeError:
+        start = pos + n + _FRAME.size
+        if start + length > end:
             forged += 1
-            continue
-        if type(value) is tuple and len(value) == 3 and type(value[0]) is str and type(value[1]) is int:
-            frames.append(value)
-        else:
-            forged += 1
+            break
+        frames.append(data[start : start + length])
+        pos = start + length
     return frames, forged
+
+
+class _Child:
+    """One process of a run as its supervisor sees it: its streams, what they carried, how it ended."""
+
+    def __init__(self, pid: int, role: str, nonce: bytes, streams: dict[int, str]) -> None:
+        self.pid, self.role, self.nonce, self.streams = pid, role, nonce, streams
+        self.bufs = {name: bytearray() for name in streams.values()}
+        self.dropped = dict.fromkeys(streams.values(), 0)
+        self.status: int | None = None
+        self.stopped = False  # killed because its work was done (the tests' process ended)
+
+    def keep(self, name: str, data: bytes, cap: int) -> None:
+        buf = self.bufs[name]
+        if name == "err":  # the tail matters (the traceback): keep the last `cap` bytes
+            buf += data
+            if len(buf) > 2 * cap:
+                self.dropped[name] += len(buf) - cap
+                del buf[: len(buf) - cap]
+            return
+        room = (MAX_RESULT_BYTES if name == "res" else cap) - len(buf)
+        buf += data[: max(0, room)]
+        self.dropped[name] += max(0, len(data) - max(0, room))
+
+    def observations(self, cap: int, timed_out: bool) -> dict[str, Any]:
+        assert self.status is not None
+        status = self.status
+        frames, forged = parse_frames(bytes(self.bufs["res"]), self.nonce)
+        exit_ = "stopped after its tests finished" if self.stopped else _describe(status)
+        return {
+            "frames": frames,
+            "forged_lines": forged,
+            "result_truncated": self.dropped["res"],
+            "stdout": bytes(self.bufs["out"]).decode("utf-8", "replace"),
+            "stdout_truncated": self.dropped["out"],
+            "stderr": bytes(self.bufs["err"][-cap:]).decode("utf-8", "replace"),
+            "stderr_dropped": self.dropped["err"],
+            "exit": exit_,
+            "signal": None if self.stopped or not os.WIFSIGNALED(status) else -os.waitstatus_to_exitcode(status),
+            "exit_code": 0 if self.stopped else os.waitstatus_to_exitcode(status),
+            "timed_out": timed_out,
+        }
+
+    def close(self) -> None:
+        for fd in self.streams:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.streams = {}
 
 
 def sandbox_blocked() -> bool:
@@ -652,6 +747,9 @@ def main(argv: list[str]) -> None:
     except BaseException as exc:
         send(ctrl_out, ("fatal", f"{type(exc).__name__}: {exc}"))
         os._exit(3)
+    # Not dumpable (once its user namespace is set up): without namespaces a program of the same
+    # uid could otherwise open its /proc/<pid>/fd (the tests' result pipes) or read its memory.
+    sandbox.set_dumpable(False)
     send(ctrl_out, ("ready", supervisor.report, {"template_pid": supervisor.template_pid}))
     watch = select.poll()
     watch.register(ctrl_in, select.POLLIN)
