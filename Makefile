@@ -17,9 +17,12 @@ $(STAMP): pyproject.toml Makefile constraints/tested.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet $(FIND_LINKS) -c constraints/tested.txt "torch==2.13.0"
-	@# llama.cpp's OpenAI-compatible server (the real-model judge tests; the demo model's package needs it
-	@# too): built from source, ~4 min on 2 cores, once (pip skips it when installed and reuses its wheel cache)
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install --quiet -c constraints/tested.txt "$(LLAMA_CPP)"
+	@# llama.cpp's OpenAI-compatible server (the real-model judge tests): built from source, ~4 min on 2 cores,
+	@# once (pip skips it when installed). Portable build (GGML_NATIVE=OFF: AVX2, no AVX-512/AMX): a native
+	@# build segfaults on its first request on VMs that report AMX without enabling it. No wheel cache, so a
+	@# native wheel cached by an earlier plain `pip install` is never reused.
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(PIP) install --quiet --no-cache-dir -c constraints/tested.txt "$(LLAMA_CPP)"
 	$(PIP) install --quiet $(FIND_LINKS) -c constraints/tested.txt -e ".[all]"
 	touch $(STAMP)
 

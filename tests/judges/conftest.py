@@ -81,6 +81,8 @@ def llama_server(tmp_path_factory):
                     raise RuntimeError(f"llama.cpp server did not start: {log.read_text()[-2000:]}") from None
                 time.sleep(0.25)
         yield url
+        if proc.poll() is not None:  # e.g. a native build's SIGSEGV: every request above failed for this reason
+            pytest.fail(f"llama.cpp server died during the tests (exit {proc.returncode}): {log.read_text()[-2000:]}")
     finally:
         proc.terminate()
         try:
