@@ -560,16 +560,24 @@ async def test_exit_in_an_async_reward_costs_one_row():
 
 def test_a_real_ctrl_c_still_stops_an_inline_batch():
     import _thread
+    import signal
 
-    @rs.reward
-    def slow(sample):
-        if sample.text == "press":
-            _thread.interrupt_main()  # what a real Ctrl-C does: the SIGINT handler raises in the main thread
-            time.sleep(1)
-        return 1.0
+    # Python installs its Ctrl-C handler only where SIGINT is not ignored at start; a shell's background
+    # job (`make test &`, many CI runners) starts with SIGINT ignored, where no Ctrl-C can reach Python.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
 
-    with pytest.raises(KeyboardInterrupt):
-        slow.score_batch(["a", "press", "b"])
+        @rs.reward
+        def slow(sample):
+            if sample.text == "press":
+                _thread.interrupt_main()  # what a real Ctrl-C does: the SIGINT handler raises in the main thread
+                time.sleep(1)
+            return 1.0
+
+        with pytest.raises(KeyboardInterrupt):
+            slow.score_batch(["a", "press", "b"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # -- processes a reward starts are reaped -----------------------------------------------------------
