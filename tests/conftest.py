@@ -31,51 +31,9 @@ def run_cli():
     return run
 
 
-def _alive(p) -> bool:
-    import psutil
-
-    try:
-        return p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def pool_processes() -> set[int]:
-    """Pids of this process's engine pool supervisors and workers (they stay up between batches)."""
-    import psutil
-
-    found = set()
-    for p in psutil.Process().children(recursive=True):
-        try:
-            if p.name().startswith("rewardsmith-"):
-                found.add(p.pid)
-        except psutil.Error:
-            continue
-    return found
-
-
 @pytest.fixture
 def no_stray_processes():
-    """Call it to assert that nothing runs below the engine's pool processes but the pool processes:
-    what rewards started (a hung checker, a subprocess) was killed and reaped."""
-    import time
+    """`tests.processes.no_stray_processes`, for tests that take their checks as fixtures."""
+    from tests.processes import no_stray_processes
 
-    import psutil
-
-    def check(timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            pool = pool_processes()
-            stray = []
-            for pid in pool:
-                try:
-                    below = psutil.Process(pid).children(recursive=True)
-                except psutil.Error:
-                    continue
-                stray += [p for p in below if p.pid not in pool and _alive(p)]
-            if not stray or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        assert stray == []
-
-    return check
+    return no_stray_processes

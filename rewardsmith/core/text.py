@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Protocol, TypeVar
 
 _WS = re.compile(r"\s+")
 _EDGE_PUNCT = ".,;:!?\"'`“”‘’"
@@ -94,10 +95,26 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
-def repeated(names: list[str]) -> list[str]:
-    """The names that occur more than once, sorted (for "criterion names must be unique" checks).
+class _HasName(Protocol):
+    @property
+    def name(self) -> str: ...
 
-    >>> repeated(["a", "b", "a", "c", "b"])
-    ['a', 'b']
+
+_Named = TypeVar("_Named", bound=_HasName)
+
+
+def unique_names(criteria: list[_Named]) -> list[_Named]:
+    """`criteria` unchanged when their names are unique, else a ValueError naming the repeated ones
+    (the check both rubric models run on their criteria).
+
+    >>> from types import SimpleNamespace as N
+    >>> unique_names([N(name="a"), N(name="b"), N(name="a"), N(name="c"), N(name="b")])
+    Traceback (most recent call last):
+    ...
+    ValueError: criterion names must be unique, repeated: a, b
     """
-    return sorted({n for n in names if names.count(n) > 1})
+    names = [c.name for c in criteria]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"criterion names must be unique, repeated: {', '.join(dupes)}")
+    return criteria

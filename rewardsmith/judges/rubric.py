@@ -34,7 +34,7 @@ from rewardsmith.core.errors import ConfigError
 from rewardsmith.core.reward import SampleLike
 from rewardsmith.core.sample import Sample, as_sample
 from rewardsmith.core.score import Score
-from rewardsmith.core.text import repeated
+from rewardsmith.core.text import unique_names
 from rewardsmith.judges.base import JudgeSettings, LLMJudge, Prompt
 from rewardsmith.judges.prompts import CRITERION_TEMPLATE, Template, as_template
 from rewardsmith.judges.stats import JudgeCounters
@@ -70,10 +70,7 @@ class JudgeRubric(BaseModel):
     @field_validator("criteria")
     @classmethod
     def _unique(cls, criteria: list[JudgeCriterion]) -> list[JudgeCriterion]:
-        dupes = repeated([c.name for c in criteria])
-        if dupes:
-            raise ValueError(f"criterion names must be unique, repeated: {', '.join(dupes)}")
-        return criteria
+        return unique_names(criteria)
 
     @model_validator(mode="after")
     def _ordered_range(self) -> JudgeRubric:

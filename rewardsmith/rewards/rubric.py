@@ -48,7 +48,7 @@ from rewardsmith.core.errors import ConfigError, InputError, UsageError
 from rewardsmith.core.reward import Reward, as_reward
 from rewardsmith.core.sample import Sample
 from rewardsmith.core.score import Score
-from rewardsmith.core.text import normalize_text, repeated, words
+from rewardsmith.core.text import normalize_text, unique_names, words
 
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
@@ -247,10 +247,7 @@ class RubricSpec(BaseModel):
     @field_validator("criteria")
     @classmethod
     def _unique_names(cls, criteria: list[Criterion]) -> list[Criterion]:
-        dupes = repeated([c.name for c in criteria])
-        if dupes:
-            raise ValueError(f"criterion names must be unique, repeated: {', '.join(dupes)}")
-        return criteria
+        return unique_names(criteria)
 
 
 class Rubric(Composite):

@@ -10,8 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
+
+from tests.processes import gone
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,22 +110,6 @@ def _recorded_pids(workdir: Path) -> list[int]:
     return [int(p.name.split("-")[1]) for p in (workdir / "pids").iterdir()]
 
 
-def _all_gone(pids, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = []
-        for pid in pids:
-            try:
-                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                    alive.append(pid)
-            except psutil.Error:
-                pass
-        if not alive:
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _wait_for(predicate, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -148,7 +133,7 @@ def test_killed_cli_leaves_no_process_and_piped_caller_reaches_eof(workdir, sig)
     started = time.monotonic()
     out, err = proc.communicate(timeout=20)  # reads stdout and stderr to EOF: an orphan holding them hangs here
     assert time.monotonic() - started < 10
-    assert _all_gone(_recorded_pids(workdir)), "a worker or a process it started outlived the CLI"
+    assert gone(_recorded_pids(workdir), timeout=10), "a worker or a process it started outlived the CLI"
     if sig != signal.SIGKILL:
         assert proc.returncode == 128 + sig and "interrupted" in err
 

@@ -14,6 +14,7 @@ import pytest
 import rewardsmith as rs
 from rewardsmith import Score
 from rewardsmith.core.backends import default_backend
+from tests.processes import gone, no_stray_processes, pool_processes
 
 
 @rs.reward(name="spinner")
@@ -35,58 +36,6 @@ EXPECTED = [(1.0, "ok"), (0.0, "timeout"), (3.0, "ok"), (0.0, "timeout"), (2.0, 
 def _check(scores):
     assert [(s.value, s.status) for s in scores] == EXPECTED
     assert "time limit" in scores[1].reason
-
-
-def pool_processes() -> set[int]:
-    """Pids of this process's pool supervisors and workers (they stay up between batches)."""
-    return {p.pid for p in psutil.Process().children(recursive=True) if _name(p).startswith("rewardsmith-")}
-
-
-def _name(p: psutil.Process) -> str:
-    try:
-        return p.name()
-    except psutil.Error:
-        return ""
-
-
-def no_stray_processes(timeout: float = 5.0) -> None:
-    """Nothing below the pool processes but the pool processes: what rewards started was reaped."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pool = pool_processes()
-        stray = []
-        for pid in pool:
-            try:
-                stray += [p for p in psutil.Process(pid).children(recursive=True) if p.pid not in pool and _alive(p)]
-            except psutil.Error:
-                continue
-        if not stray or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert stray == []
-
-
-def _alive(p: psutil.Process) -> bool:
-    try:
-        return p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _alive_pid(pid: int) -> bool:
-    try:
-        return _alive(psutil.Process(pid))
-    except psutil.Error:
-        return False
-
-
-def gone(pids, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(_alive_pid(p) for p in pids):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_timeout_kills_spinning_workers_from_main_thread():
