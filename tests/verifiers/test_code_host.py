@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import uuid
 from pathlib import Path
 
@@ -55,9 +56,12 @@ def test_only_the_allow_list_exists(reward):
     for p in {[str(h) for h in hidden]!r} + ["/home", "/run", "/opt", "/sys", "/usr/bin", "/srv", "/mnt"]:
         assert not os.path.exists(p), p
     """
+    # besides the system's own, the root holds the top folders of the paths the interpreter runs
+    # from (the checkout's virtualenv, the base Python): wherever this clone lives (CI: /check/...)
+    roots = {os.path.realpath(p).split("/")[1] for p in [*sys.path, sys.prefix, sys.base_prefix] if p}
+    system = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "root", "sbin", "tmp", "usr", "var"}
     tests = (
-        "assert set(top) <= {'bin', 'dev', 'etc', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'root', 'sbin', "
-        "'tmp', 'usr', 'var', 'work'}, top\n"
+        f"assert set(top) <= {sorted(system | roots)!r}, top\n"
         "assert set(etc) <= {'passwd', 'group', 'hosts', 'nsswitch.conf', 'localtime', 'ld.so.cache'}, etc\n"
     )
     s = reward.score({"completion": fenced(probe), "tests": tests})
