@@ -61,7 +61,7 @@ def test_only_the_allow_list_exists(reward):
     roots = {os.path.realpath(p).split("/")[1] for p in [*sys.path, sys.prefix, sys.base_prefix] if p}
     system = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "root", "sbin", "tmp", "usr", "var"}
     tests = (
-        f"assert set(top) <= {sorted(system | roots)!r}, top\n"
+        f"assert set(top) <= set({sorted(system | roots)!r}), top\n"
         "assert set(etc) <= {'passwd', 'group', 'hosts', 'nsswitch.conf', 'localtime', 'ld.so.cache'}, etc\n"
     )
     s = reward.score({"completion": fenced(probe), "tests": tests})
