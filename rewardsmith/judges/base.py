@@ -14,8 +14,8 @@ import asyncio
 import dataclasses
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from rewardsmith.core import score as S
@@ -154,12 +154,20 @@ class Verdict:
     def problem(self) -> str:
         """Why there is no value: the first failure, and/or the first unreadable answer."""
         errors = [a.error for a in self.answers if a.error]
-        unread = [a.raw or "" for a in self.answers if a.error is None and a.value is None]
+        unread = [a for a in self.answers if a.error is None and a.value is None]
         parts = []
         if errors:
             parts.append(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
         if unread:
-            parts.append(f"the judge's answer has no readable verdict: {unread[0][:160]!r}")
+            why = (
+                " (what it could be read by is also in the sample's text: a quote?)"
+                if unread[0].parsed_by == "echo"
+                else ""
+            )
+            parts.append(f"the judge's answer has no readable verdict{why}: {(unread[0].raw or '')[:160]!r}")
+        read = sum(a.value is not None for a in self.answers)
+        if read:
+            parts.append(f"only {read} of {len(self.answers)} samples readable (a verdict needs more than half)")
         return "; ".join(parts) or "no answer"
 
     def details(self) -> list[dict[str, Any]]:
@@ -172,6 +180,7 @@ class Prompt:
 
     messages: list[dict[str, str]]
     data: list[str]
+    instructions: list[str] = field(default_factory=list)  # the system prompt and the template, data left out
 
 
 class LLMJudge(Reward):
@@ -228,26 +237,26 @@ class LLMJudge(Reward):
         data_fields = frozenset(values) - (set(judge_fields) - DATA_JUDGE_FIELDS)
         user = template.render(values, data_fields=data_fields)
         messages = [{"role": "system", "content": self.settings.system_prompt}, {"role": "user", "content": user}]
-        return Prompt(messages, [str(values[f]) for f in data_fields])
+        # The judge's own instructions, without the data (what the completion wrote is no instruction)
+        skeleton = template.render({**values, **dict.fromkeys(data_fields, "")}, data_fields=data_fields)
+        return Prompt(messages, [str(values[f]) for f in data_fields], [self.settings.system_prompt, skeleton])
 
     async def ask(self, prompt: Prompt, spec: VerdictSpec, counters: JudgeCounters) -> Verdict:
-        """Ask one verdict `samples` times and reduce the readable answers."""
+        """Ask one verdict `samples` times and reduce the readable answers.
+
+        A verdict needs a quorum: more than half of its samples readable. Otherwise the one
+        answer that could be read (perhaps the one a completion's text steered) would decide
+        alone for all the judge's failures."""
         answers = await asyncio.gather(
-            *(self._ask_once(prompt.messages, spec, prompt.data, i, counters) for i in range(self.settings.samples))
+            *(self._ask_once(prompt, spec, i, counters) for i in range(self.settings.samples))
         )
         values = [a.value for a in answers if a.value is not None]
-        value = reduce_values(values, self.settings.reducer) if values else None
+        value = reduce_values(values, self.settings.reducer) if 2 * len(values) > len(answers) else None
         return Verdict(value, list(answers))
 
-    async def _ask_once(
-        self,
-        messages: list[dict[str, str]],
-        spec: VerdictSpec,
-        data: Sequence[str],
-        index: int,
-        counters: JudgeCounters,
-    ) -> Answer:
+    async def _ask_once(self, prompt: Prompt, spec: VerdictSpec, index: int, counters: JudgeCounters) -> Answer:
         s = self.settings
+        messages = prompt.messages
         sampling = s.sampling(index)
         cache = s.open_cache()
         key = None
@@ -281,8 +290,10 @@ class LLMJudge(Reward):
                 return Answer(None, "none", error=f"judge request failed: {exc}")
             if cache is not None and key is not None:
                 cache.set(key, result)
-        instructions = [m["content"] for m in messages]
-        parsed = parse_verdict(result.text, spec, data=data, instructions=instructions)
+        truncated = result.finish_reason == "length"
+        parsed = parse_verdict(
+            result.text, spec, data=prompt.data, instructions=prompt.instructions, truncated=truncated
+        )
         if parsed.value is None:
             counters.unparsed += 1
         elif parsed.parsed_by == "fallback":
@@ -311,4 +322,4 @@ class LLMJudge(Reward):
 
 
 # Judge-side fields whose values are sample text all the same (pairwise responses).
-DATA_JUDGE_FIELDS = frozenset({"response_1", "response_2"})
+DATA_JUDGE_FIELDS = frozenset({"response_1", "response_2", "answer"})  # text from the row

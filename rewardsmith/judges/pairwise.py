@@ -18,7 +18,7 @@ from rewardsmith.core.errors import InputError
 from rewardsmith.core.sample import Sample, message_text
 from rewardsmith.core.score import Score
 from rewardsmith.judges.base import JudgeSettings, LLMJudge
-from rewardsmith.judges.prompts import PAIRWISE_TEMPLATE, Template, as_template
+from rewardsmith.judges.prompts import PAIRWISE_TEMPLATE, Template, as_template, completion_text
 from rewardsmith.judges.stats import JudgeCounters
 from rewardsmith.judges.verdict import PAIRWISE, reduce_values
 
@@ -53,8 +53,13 @@ class PairwiseJudge(LLMJudge):
             )
         baseline_text = message_text(baseline) if isinstance(baseline, list) else str(baseline)
         fmt = f"Reply with only this JSON object: {PAIRWISE.example()}."
-        first = {"response_1": sample.text, "response_2": baseline_text, "criteria": self.criteria, "format": fmt}
-        second = {**first, "response_1": baseline_text, "response_2": sample.text}
+        first = {
+            "response_1": completion_text(sample),
+            "response_2": baseline_text,
+            "criteria": self.criteria,
+            "format": fmt,
+        }
+        second = {**first, "response_1": baseline_text, "response_2": completion_text(sample)}
         v1, v2 = await asyncio.gather(
             self.ask(self.prompt(self.template, sample, first), PAIRWISE, counters),
             self.ask(self.prompt(self.template, sample, second), PAIRWISE, counters),

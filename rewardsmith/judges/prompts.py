@@ -19,6 +19,7 @@ a completion cannot close its block early and write instructions after it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,6 +99,14 @@ Answer 1 if response 1 is better, 2 if response 2 is better, 0 if they are equal
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TAG = re.compile(r"</?\s*([A-Za-z_][\w-]*)")
+# "<" and what a model may read as one: fullwidth, small form, angle quotation mark, angle brackets
+_OPENER = re.compile("[<\uff1c\ufe64\u2039\u2329\u3008\u27e8]")
+_LOOKALIKE_OPENER = re.compile("[\uff1c\ufe64\u2039\u2329\u3008\u27e8]")
+# Format characters a tokenizer may drop: soft hyphen, zero-width and joiners, bidi marks, tags
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
 NO_PROMPT = "(no prompt given)"
 
 
@@ -117,7 +126,7 @@ class Template:
         self.text = text if "{format}" in text else text.rstrip() + "\n{format}"
         self.fields = tuple(dict.fromkeys(m.group(1) for m in _FIELD.finditer(self.text) if m.group(1)))
         self._tags = sorted({m.group(1).lower() for m in _TAG.finditer(text)})
-        self._escape = re.compile(rf"<(?=\s*/?\s*(?:{'|'.join(map(re.escape, self._tags))})\b)", re.IGNORECASE)
+        self._tag_name = re.compile(rf"\s*/?\s*(?:{'|'.join(map(re.escape, self._tags))})\b") if self._tags else None
 
     def render(self, values: Mapping[str, Any], *, data_fields: frozenset[str] | None = None) -> str:
         """Fill the placeholders; values of `data_fields` (default: all) have the tags escaped."""
@@ -127,11 +136,26 @@ class Template:
             if name is None:
                 return match.group(0)[0]
             value = str(values[name])
-            if self._tags and (data_fields is None or name in data_fields):
-                value = self._escape.sub("&lt;", value)
+            if data_fields is None or name in data_fields:
+                value = self.escape(value)
             return value
 
         return _FIELD.sub(fill, self.text)
+
+    def escape(self, value: str) -> str:
+        """`value` with every opening of one of the template's tags, or of a chat-template token
+        (`<|im_end|>`), turned into `&lt;`. Look-alikes count: case, spaces, invisible format
+        characters (`<\u200b/completion>`) and compatibility forms (`＜／ｃｏｍｐｌｅｔｉｏｎ＞`)."""
+        if "<" not in value and not _LOOKALIKE_OPENER.search(value):
+            return value
+
+        def opens_tag(match: re.Match[str]) -> str:
+            after = unicodedata.normalize("NFKC", _INVISIBLE.sub("", value[match.end() : match.end() + 80])).lower()
+            if re.match(r"\s*\|", after) or (self._tag_name is not None and self._tag_name.match(after)):
+                return "&lt;"
+            return match.group(0)
+
+        return _OPENER.sub(opens_tag, value)
 
     def __repr__(self) -> str:
         return f"Template({self.text[:40]!r}…)"
@@ -159,6 +183,17 @@ def prompt_text(sample: Sample) -> str:
     return "\n\n".join(turns) or NO_PROMPT
 
 
+def completion_text(sample: Sample) -> str:
+    """The completion as the judge sees it: a chat of several turns is written out whole (a
+    judge graded on the last turn alone would miss a robotic first reply followed by "Cheers!")."""
+    completion = sample.completion
+    if isinstance(completion, list):
+        turns = [m for m in completion if isinstance(m, Mapping)]
+        if len(turns) > 1:
+            return "\n\n".join(f"{m.get('role', 'assistant')}: {message_text([m])}" for m in turns)
+    return sample.text
+
+
 def sample_fields(template: Template, sample: Sample, judge_fields: Mapping[str, Any]) -> dict[str, Any]:
     """The values of every field `template` uses: the judge's own, then the sample's."""
     values: dict[str, Any] = {}
@@ -168,7 +203,7 @@ def sample_fields(template: Template, sample: Sample, judge_fields: Mapping[str,
         elif name == "prompt":
             values[name] = prompt_text(sample)
         elif name == "completion":
-            values[name] = sample.text
+            values[name] = completion_text(sample)
         else:
             value = sample.get(name)
             if value is None:

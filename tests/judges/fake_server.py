@@ -50,6 +50,7 @@ class Rule:
     replies: list[str] = field(default_factory=list)  # served in turn, one per request
     retry_after: str = "1"
     slow_s: float = 5.0
+    finish_reason: str = "stop"  # "length": the answer was cut at max_tokens
 
 
 @dataclass
@@ -137,14 +138,14 @@ def verdict_for(body: dict[str, Any], script: Script) -> str:
     return json.dumps({"reasoning": f"fake judge on {len(completion)} characters", name: value})
 
 
-def completion_response(body: dict[str, Any], content: str) -> dict[str, Any]:
+def completion_response(body: dict[str, Any], content: str, finish_reason: str = "stop") -> dict[str, Any]:
     prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model", "fake"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}],
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": len(content.split()),
@@ -201,7 +202,8 @@ def build_app(state: State) -> FastAPI:
                 content = rule.reply
             else:
                 content = verdict_for(body, script)
-            payload = json.dumps(completion_response(body, content))
+            finish = rule.finish_reason if rule is not None else "stop"
+            payload = json.dumps(completion_response(body, content, finish))
             state.statuses[200] += 1
             if fault == "truncated_body":
                 return Response(payload[: len(payload) // 2], media_type="application/json")
