@@ -296,6 +296,7 @@ class LLMJudge(Reward):
         )
         if parsed.value is None:
             counters.unparsed += 1
+            counters.echoes += parsed.parsed_by == "echo"
         elif parsed.parsed_by == "fallback":
             counters.fallbacks += 1
         return Answer(parsed.value, parsed.parsed_by, raw=result.text, cached=cached)

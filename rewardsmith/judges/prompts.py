@@ -99,14 +99,17 @@ Answer 1 if response 1 is better, 2 if response 2 is better, 0 if they are equal
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TAG = re.compile(r"</?\s*([A-Za-z_][\w-]*)")
-# "<" and what a model may read as one: fullwidth, small form, angle quotation mark, angle brackets
-_OPENER = re.compile("[<\uff1c\ufe64\u2039\u2329\u3008\u27e8]")
-_LOOKALIKE_OPENER = re.compile("[\uff1c\ufe64\u2039\u2329\u3008\u27e8]")
-# Format characters a tokenizer may drop: soft hyphen, zero-width and joiners, bidi marks, tags
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]"
+# "<" and what a model may read as one: fullwidth, small form, angle quotation mark, brackets, arrowheads
+_OPENER = re.compile("[<\uff1c\ufe64\u2039\u2329\u3008\u27e8\u02c2\u1438\u276e]")
+# Letters and slashes a model reads as the Latin ones in a tag (Cyrillic о, fraction slash, ...)
+_CONFUSABLE = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u04bb\u051b\u051d\u0261"
+    "\u03bf\u03b1\u03b9\u03ba\u03bd\u03c1\u03c4\u03c5\u03c7\u0585\u057c\u2215\u2044\u29f8",
+    "aeopcyxijsdhqwgoaikvptuxon///",
 )
+# Tokens chat templates use as turn boundaries besides <|...|> (Llama 2, Gemma, T5/Mistral)
+_SPECIAL_TOKENS = re.compile(r"\s*/?\s*(?:s|eos|bos|pad|unk|start_of_turn|end_of_turn|inst|sys)\s*>|\s*\|")
+
 NO_PROMPT = "(no prompt given)"
 
 
@@ -144,14 +147,16 @@ class Template:
 
     def escape(self, value: str) -> str:
         """`value` with every opening of one of the template's tags, or of a chat-template token
-        (`<|im_end|>`), turned into `&lt;`. Look-alikes count: case, spaces, invisible format
-        characters (`<\u200b/completion>`) and compatibility forms (`＜／ｃｏｍｐｌｅｔｉｏｎ＞`)."""
-        if "<" not in value and not _LOOKALIKE_OPENER.search(value):
+        (`<|im_end|>`, `</s>`, `<end_of_turn>`), turned into `&lt;`. Look-alikes count: case,
+        spaces, invisible format characters (`<\u200b/completion>`), compatibility forms
+        (`＜／completion＞`), confusable letters and slashes (`<∕cоmpletion>`, Cyrillic о)."""
+        if not _OPENER.search(value):
             return value
 
         def opens_tag(match: re.Match[str]) -> str:
-            after = unicodedata.normalize("NFKC", _INVISIBLE.sub("", value[match.end() : match.end() + 80])).lower()
-            if re.match(r"\s*\|", after) or (self._tag_name is not None and self._tag_name.match(after)):
+            after = "".join(ch for ch in value[match.end() : match.end() + 80] if unicodedata.category(ch) != "Cf")
+            after = unicodedata.normalize("NFKC", after).lower().translate(_CONFUSABLE)
+            if _SPECIAL_TOKENS.match(after) or (self._tag_name is not None and self._tag_name.match(after)):
                 return "&lt;"
             return match.group(0)
 

@@ -20,6 +20,7 @@ COUNTER_KEYS = (
     "cache_hits",  # verdicts read from the disk cache instead of the endpoint
     "failures",  # verdict requests that failed for good (after all retries, or refused)
     "unparsed",  # judge answers in which no verdict could be read
+    "echoes",  # of those, answers whose only verdicts were copies of the sample's text (planted?)
     "fallbacks",  # verdicts read by the fallback (a bare number or yes/no), not from JSON
     "prompt_tokens",
     "completion_tokens",
@@ -35,6 +36,7 @@ class JudgeCounters:
     cache_hits: int = 0
     failures: int = 0
     unparsed: int = 0
+    echoes: int = 0
     fallbacks: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
