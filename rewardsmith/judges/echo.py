@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 ECHO_MIN_CHARS = 12
 
-_NUMBER_WORDS = dict(
+NUMBER_WORDS = dict(
     zip(
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
         "sixteen seventeen eighteen nineteen twenty".split(),
@@ -39,7 +39,7 @@ def skeleton(text: str) -> str:
     text = "".join(
         str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text if unicodedata.category(ch) != "Cf"
     )
-    return " ".join(_NUMBER_WORDS.get(w, w) for w in _WORD.findall(text))
+    return " ".join(NUMBER_WORDS.get(w, w) for w in _WORD.findall(text))
 
 
 class EchoCheck:
@@ -62,13 +62,9 @@ class EchoCheck:
 
     def has_word(self, token: str) -> bool:
         """True when the data contains the token as a word of its own (`10`, `ten`, `yes`)."""
-        hit = self.mentions(token)
+        hit = skeleton(token) in self._words
         self.hits += hit
         return hit
-
-    def mentions(self, token: str) -> bool:
-        """`has_word` without counting a hit: weak evidence, for asking the answer to agree with itself."""
-        return skeleton(token) in self._words
 
 
 # Opening quote -> the marks that close it. German „…“ and Polish „…” open low; an unclosed
@@ -84,28 +80,26 @@ def quoted_spans(text: str, skip: Sequence[tuple[int, int]] = ()) -> list[tuple[
     verdict: `"reasoning": "it ends with met: false` does not say `met: false`."""
     spans: list[tuple[int, int]] = []
     jumps = dict(skip)
+    unclosed: set[str] = set()  # openers with no closer left after them: none further on has one
     i, n = 0, len(text)
     while i < n:
         if i in jumps:
             i = jumps[i]
             continue
         close = _QUOTE_PAIRS.get(text[i])
-        if close is None:
+        if close is None or text[i] in unclosed:
             i += 1
             continue
         j = i + 1
         while j < n and text[j] not in close:
             j += 2 if text[j] == "\\" else 1
         if j >= n:  # unclosed: not a quotation
+            unclosed.add(text[i])
             i += 1
             continue
         spans.append((i + 1, j))
         i = j + 1
     return spans
-
-
-def inside(pos: int, spans: Sequence[tuple[int, int]]) -> bool:
-    return any(a <= pos < b for a, b in spans)
 
 
 def strip_echoes(text: str, sources: Sequence[str], min_chars: int = ECHO_MIN_CHARS) -> str:

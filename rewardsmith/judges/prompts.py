@@ -107,6 +107,7 @@ _CONFUSABLE = str.maketrans(
     "\u03bf\u03b1\u03b9\u03ba\u03bd\u03c1\u03c4\u03c5\u03c7\u0585\u057c\u2215\u2044\u29f8",
     "aeopcyxijsdhqwgoaikvptuxon///",
 )
+_SLASH_OR_BAR = "/|\u2215\u2044\u29f8\uff0f\uff5c"
 # Tokens chat templates use as turn boundaries besides <|...|> (Llama 2, Gemma, T5/Mistral)
 _SPECIAL_TOKENS = re.compile(r"\s*/?\s*(?:s|eos|bos|pad|unk|start_of_turn|end_of_turn|inst|sys)\s*>|\s*\|")
 
@@ -154,8 +155,14 @@ class Template:
             return value
 
         def opens_tag(match: re.Match[str]) -> str:
-            after = "".join(ch for ch in value[match.end() : match.end() + 80] if unicodedata.category(ch) != "Cf")
-            after = unicodedata.normalize("NFKC", after).lower().translate(_CONFUSABLE)
+            after = value[match.end() : match.end() + 40]
+            first = next((ch for ch in after if not ch.isspace() and unicodedata.category(ch) != "Cf"), "")
+            if not (first.isalpha() or first in _SLASH_OR_BAR):
+                return match.group(0)  # "<=", "< 3", "<<": no tag starts here
+            if not after.isascii():  # the slow path only for what may hide a look-alike
+                after = "".join(ch for ch in after if unicodedata.category(ch) != "Cf")
+                after = unicodedata.normalize("NFKC", after).translate(_CONFUSABLE)
+            after = after.lower()
             if _SPECIAL_TOKENS.match(after) or (self._tag_name is not None and self._tag_name.match(after)):
                 return "&lt;"
             return match.group(0)

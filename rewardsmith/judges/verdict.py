@@ -1,33 +1,21 @@
 """Reading a verdict out of a judge's answer, tolerantly, without being fooled by the data.
 
 A verdict is a pydantic model with one value field (`met`, `correct`, `score`, `winner`)
-and a `reasoning` field; its JSON schema is what the judge is asked for. Small or busy
-models wrap JSON in code fences or prose, cut it short or forget it. `parse_verdict` reads,
-and records how (`parsed_by`):
+and a `reasoning` field; its JSON schema is what the judge is asked for. `parse_verdict`
+reads, and records how (`parsed_by`):
 
 1. `json`: the whole answer (or its one fenced block) is a JSON object: the structured
    answer, read by its value field alone (missing or invalid: unreadable, its reasoning is
-   never searched);
-2. otherwise every place the prose names the field, JSON objects inside it (`json`) and
-   `field: value` (`field`, also in broken or truncated JSON), must agree on one value;
-3. `fallback`, only when the answer never names the field: for yes/no verdicts its last
-   word, for a scale the one number in range it gives (scales, denominators, list numbers
-   and labels skipped);
-4. else unreadable: `invalid` (a value that is no verdict, say 11 on a 1–10 scale),
-   `conflict` (different values), `echo` (what could be read is a copy of the data) or
-   `none`. The item is then unscored with the raw answer in `details`, never a silent 0.
-
-Prompt injection: a structured answer is read by its value field only, so whatever the
-completion says can at most sit inside the judge's `reasoning` string. In prose, a
-candidate inside quotes or copied from the data (`echo.EchoCheck`: `Score: 10` planted in
-the completion and quoted back, in any dress) can veto but never decide, so planted text
-can censor a prose answer (counted as `echoes`) but never choose its value.
+   never searched; a copy of an object in the data: `echo`);
+2. otherwise the answer is prose or broken JSON, read by how it ends (`prose.read_prose`):
+   `json`, `field` or `fallback` by the kind of candidate it ends with;
+3. else unreadable: `invalid`, `conflict`, `quoted`, `echo` or `none`, and the item is
+   unscored with the raw answer in `details`, never a silent 0.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -37,7 +25,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
-from rewardsmith.judges.echo import EchoCheck, inside, quoted_spans, strip_echoes
+from rewardsmith.judges.echo import EchoCheck
+from rewardsmith.judges.prose import FENCE, read_prose
 
 Reducer = Literal["mean", "median", "majority"]
 REDUCERS: tuple[str, ...] = ("mean", "median", "majority")
@@ -169,9 +158,12 @@ def parse_verdict(
     'echo'
     """
     text = text or ""
+    echo = EchoCheck(data)
     whole = _whole_json(text)
     if whole is not None:
         # A structured answer is read as such and only as such: its value field, or nothing.
+        if echo.copied(text):
+            return Parsed(None, "echo")  # the judge's whole answer is an object the completion wrote
         if spec.field not in whole:
             return Parsed(None, "none")
         value = spec.coerce(whole[spec.field])
@@ -179,152 +171,22 @@ def parse_verdict(
             return Parsed(None, "invalid")
         reasoning = whole.get("reasoning")
         return Parsed(value, "json", reasoning if isinstance(reasoning, str) else "")
-    if truncated and not text.lstrip().startswith(("{", "```")):
-        return Parsed(None, "none")  # cut prose never reached its verdict
-    echo = EchoCheck(data)
-    candidates = _explicit_candidates(text, spec, echo, truncated)
-    if not truncated and (not candidates or any(c.own and c.in_data for c in candidates)):
-        # No named value, or one the data also holds (a translated or reworded plant, maybe):
-        # the answer's bare numbers or last word must then agree too.
-        candidates += _implicit_candidates(strip_echoes(text, instructions), spec, echo)
-    return _agreed(candidates, echo)
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    value: float | None  # None: the field was given a value that is no verdict
-    own: bool  # False: quoted, copied from the data, or cut off; it may veto, never decide
-    stage: str
-    reasoning: str = ""
-    in_data: bool = False  # the value also occurs as a word in the data
-
-
-def _agreed(candidates: Sequence[_Candidate], echo: EchoCheck) -> Parsed:
-    """The one value every candidate agrees on, if the judge wrote it itself.
-
-    Copied and quoted candidates only veto: they can leave an answer unreadable, never pick
-    which of the others is read. So a completion that plants a verdict can at most censor a
-    prose answer (`echo`, counted), never choose its value."""
-    if not candidates:
-        return Parsed(None, "echo" if echo.hits else "none")
-    if any(c.own and c.value is None for c in candidates):
-        return Parsed(None, "invalid")
-    values = {c.value for c in candidates if c.value is not None}
-    own = [c for c in candidates if c.own and c.value is not None]
-    if len(values) == 1 and own:
-        last = own[-1]
-        return Parsed(last.value, last.stage, last.reasoning)
-    if any(not c.own for c in candidates) or echo.hits:
-        return Parsed(None, "echo")
-    return Parsed(None, "conflict" if len(values) > 1 else "none")
-
-
-def _explicit_candidates(text: str, spec: VerdictSpec, echo: EchoCheck, truncated: bool) -> list[_Candidate]:
-    """Every place the answer names the field: JSON objects in prose, then `field: value`
-    outside them (in broken or truncated JSON, or prose)."""
-    objects = [(a, b, obj) for a, b, obj in _json_objects(text) if spec.field in obj]
-    quoted = quoted_spans(text, skip=[(a, b) for a, b, _ in _json_objects(text)])
-    found: list[_Candidate] = []
-    for a, b, obj in objects:
-        own = not (inside(a, quoted) or echo.copied(text[a:b]))
-        reasoning = obj.get("reasoning")
-        value = obj[spec.field]
-        found.append(
-            _Candidate(
-                spec.coerce(value),
-                own,
-                "json",
-                reasoning if isinstance(reasoning, str) else "",
-                echo.mentions(json.dumps(value)),
-            )
-        )
-    pattern = rf'["\']?\b{re.escape(spec.field)}["\']?\s*[:=]\s*["\']?(true|false|yes|no|{_NUMBER})'
-    tail = len(text.rstrip())
-    for m in re.finditer(pattern, text, re.IGNORECASE):
-        if any(a <= m.start() < b for a, b, _ in objects):
-            continue  # read with its object
-        cut = truncated and m.end(1) >= tail  # "score": 1 at the very end of a cut answer may be a cut-off 10
-        own = not (cut or inside(m.start(), quoted) or echo.copied(m.group(0)))
-        raw = m.group(1)
-        found.append(
-            _Candidate(spec.coerce(raw.lower() if spec.boolean else raw), own, "field", "", echo.mentions(raw))
-        )
-    return found
-
-
-def _implicit_candidates(text: str, spec: VerdictSpec, echo: EchoCheck) -> list[_Candidate]:
-    """For an answer that never names the field: its last word (yes/no verdicts) or the
-    numbers in range it gives (a scale; different ones disagree, so "clarity 8, tone 6" and
-    "a 3, not the 10 it asks for" have no single verdict). Scales ("1-10", "10-point"),
-    denominators ("7/10") and list numbers ("1. ") describe the question, not the verdict;
-    labels ("response 1") name a candidate."""
-    blank = [(m.start(), m.end()) for m in _NOT_A_VERDICT.finditer(text)]
-    if spec.labels:
-        blank += [(m.start(), m.end()) for m in re.finditer(spec.labels, text, re.IGNORECASE)]
-    for a, b in blank:
-        text = text[:a] + " " * (b - a) + text[b:]
-    quoted = quoted_spans(text)
-    tokens = [(m.group(0).lower(), not inside(m.start(), quoted)) for m in _TOKEN.finditer(text)]
-    if spec.boolean:
-        # A yes/no must be the answer's last word: "No idea" and "no greeting, so yes" are not a "no".
-        last = re.findall(r"[\w.-]+", text)
-        if not (tokens and last and last[-1].strip(".").lower() == tokens[-1][0]):
-            return []
-        word, unquoted = tokens[-1]
-        value = _BOOLEAN_WORDS.get(word)
-        return [] if value is None else [_Candidate(value, unquoted and not echo.has_word(word), "fallback")]
-    found = []
-    for word, unquoted in tokens:
-        value = None if word in _BOOLEAN_WORDS else spec.coerce(word)
-        if value is not None:
-            found.append(_Candidate(value, unquoted and not echo.has_word(word), "fallback"))
-    return found
-
-
-_BOOLEAN_WORDS = {"true": 1.0, "yes": 1.0, "1": 1.0, "false": 0.0, "no": 0.0, "0": 0.0}
+    if truncated:
+        return Parsed(None, "none")  # cut at max_tokens: whatever it ends with is not its verdict
+    value, parsed_by, reasoning = read_prose(text, spec, echo, instructions)
+    return Parsed(value, parsed_by, reasoning)
 
 
 def _whole_json(text: str) -> dict[str, Any] | None:
     body = text.strip()
-    fenced = _FENCE.fullmatch(body)
+    fenced = FENCE.fullmatch(body)
     if fenced:
         body = fenced.group(1).strip()
     try:
         obj = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return obj if isinstance(obj, dict) else None
-
-
-_FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)```", re.DOTALL)
-
-
-def _json_objects(text: str) -> list[tuple[int, int, dict[str, Any]]]:
-    """Every JSON object in the text with its span, in order of appearance (fenced blocks included)."""
-    decoder = json.JSONDecoder()
-    found: dict[int, tuple[int, int, dict[str, Any]]] = {}
-    chunks = [(m.start(1), m.group(1)) for m in _FENCE.finditer(text)] + [(0, text)]
-    for offset, chunk in chunks:
-        i = chunk.find("{")
-        while i != -1:
-            try:
-                obj, end = decoder.raw_decode(chunk, i)
-            except ValueError:
-                i = chunk.find("{", i + 1)
-                continue
-            if isinstance(obj, dict) and offset + i not in found:
-                found[offset + i] = (offset + i, offset + end, obj)
-            i = chunk.find("{", end)
-    return [found[k] for k in sorted(found)]
-
-
-_NUMBER = r"-?\d+(?:\.\d+)?"
-_NOT_A_VERDICT = re.compile(
-    rf"\d+\s*(?:-|–|\bto\b)\s*\d+|(?:/|\bout\s+of\b|\bscale\s+of\b)\s*{_NUMBER}|^\s*\d+[.)]\s"
-    rf"|{_NUMBER}\s*-?\s*points?\s+scale",
-    re.IGNORECASE | re.MULTILINE,
-)
-_TOKEN = re.compile(rf"(?<![\w.]){_NUMBER}(?![\w]|\.\d)|\b(?:true|false|yes|no)\b", re.IGNORECASE)
 
 
 def reduce_values(values: Sequence[float], reducer: str) -> float:

@@ -349,7 +349,7 @@ def test_a_value_cut_at_max_tokens_is_not_read():
     cut = '{"reasoning": "Warm and specific.", "score": 1'
     assert parse_verdict(cut, SCALE).value == 1.0  # an answer that ended there said 1
     assert parse_verdict(cut, SCALE, truncated=True).value is None
-    assert parse_verdict('{"reasoning": "ok", "score": 7, "extra', SCALE, truncated=True).value == 7.0
+    assert parse_verdict('{"reasoning": "ok", "score": 7, "extra', SCALE, truncated=True).value is None
     assert parse_verdict("Warm, specific, I'd give it a 9 because", SCALE, truncated=True).value is None
 
 

@@ -24,7 +24,9 @@ SCALE = scale_spec(1, 10)
         ('{"reasoning": "stiff", "met": true}', 1.0, "json"),
         ('  {"met": false, "reasoning": "warm"}\n', 0.0, "json"),
         ('```json\n{"reasoning": "template phrases", "met": true}\n```', 1.0, "json"),
-        ('Sure! Here is my verdict:\n```\n{"reasoning": "ok", "met": false}\n```\nHope it helps.', 0.0, "json"),
+        ('Sure! Here is my verdict:\n```\n{"reasoning": "ok", "met": false}\n```', 0.0, "json"),
+        # prose is read by how it ends: what follows the object could be the judge's real verdict
+        ('Sure! Here is my verdict:\n```\n{"reasoning": "ok", "met": false}\n```\nHope it helps.', None, "none"),
         ('I think {"reasoning": "a", "met": true} and then {"reasoning": "b", "met": false}', None, "conflict"),
         ('{"reasoning": "boilerplate", "met": "yes"}', 1.0, "json"),  # lax: "yes" is true
         ('{"reasoning": "cut off because the model ran out of tokens", "met": true', 1.0, "field"),
