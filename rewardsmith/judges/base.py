@@ -26,7 +26,7 @@ from rewardsmith.core.score import Score
 from rewardsmith.judges.cache import JudgeCache, cache_key, open_cache
 from rewardsmith.judges.client import DEFAULT_MAX_CONCURRENCY, Endpoint, JudgeRequestError, chat
 from rewardsmith.judges.loops import state_bound
-from rewardsmith.judges.prompts import SYSTEM_PROMPT, Template, sample_fields
+from rewardsmith.judges.prompts import NO_PROMPT, SYSTEM_PROMPT, Template, sample_fields
 from rewardsmith.judges.stats import JudgeCounters, first_time, judge_stats, record_item
 from rewardsmith.judges.verdict import REDUCERS, VerdictSpec, parse_verdict, reduce_values
 
@@ -63,6 +63,7 @@ class JudgeSettings:
     cache_dir: str | None = None
     offline: bool = False
     system_prompt: str = SYSTEM_PROMPT
+    read_prose: bool = False  # also read answers that are not the JSON object (steerable: docs/judges.md)
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], *, who: str) -> JudgeSettings:
@@ -93,6 +94,8 @@ class JudgeSettings:
             raise ConfigError(f"{who}: max_tokens must be a positive integer, got {self.max_tokens!r}")
         if not 0 <= self.temperature <= 2:
             raise ConfigError(f"{who}: temperature must be between 0 and 2, got {self.temperature!r}")
+        if not isinstance(self.read_prose, bool):
+            raise ConfigError(f"{who}: read_prose must be true or false, got {self.read_prose!r}")
         if self.offline and not self.cache:
             raise ConfigError(f"{who}: offline=true replays the cache, so it needs cache=true")
         if self.samples > 1 and self.temperature == 0:
@@ -159,11 +162,7 @@ class Verdict:
         if errors:
             parts.append(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
         if unread:
-            why = (
-                " (what it could be read by is also in the sample's text: a quote?)"
-                if unread[0].parsed_by == "echo"
-                else ""
-            )
+            why = _UNREAD_WHY.get(unread[0].parsed_by, "")
             parts.append(f"the judge's answer has no readable verdict{why}: {(unread[0].raw or '')[:160]!r}")
         read = sum(a.value is not None for a in self.answers)
         if read:
@@ -239,7 +238,8 @@ class LLMJudge(Reward):
         messages = [{"role": "system", "content": self.settings.system_prompt}, {"role": "user", "content": user}]
         # The judge's own instructions, without the data (what the completion wrote is no instruction)
         skeleton = template.render({**values, **dict.fromkeys(data_fields, "")}, data_fields=data_fields)
-        return Prompt(messages, [str(values[f]) for f in data_fields], [self.settings.system_prompt, skeleton])
+        data = [str(values[f]) for f in data_fields if values[f] != NO_PROMPT]  # the placeholder is ours
+        return Prompt(messages, data, [self.settings.system_prompt, skeleton])
 
     async def ask(self, prompt: Prompt, spec: VerdictSpec, counters: JudgeCounters) -> Verdict:
         """Ask one verdict `samples` times and reduce the readable answers.
@@ -292,7 +292,12 @@ class LLMJudge(Reward):
                 cache.set(key, result)
         truncated = result.finish_reason == "length"
         parsed = parse_verdict(
-            result.text, spec, data=prompt.data, instructions=prompt.instructions, truncated=truncated
+            result.text,
+            spec,
+            data=prompt.data,
+            instructions=prompt.instructions,
+            truncated=truncated,
+            prose=s.read_prose,
         )
         if parsed.value is None:
             counters.unparsed += 1
@@ -323,4 +328,11 @@ class LLMJudge(Reward):
 
 
 # Judge-side fields whose values are sample text all the same (pairwise responses).
+_UNREAD_WHY = {
+    "echo": " (what it could be read by is also in the sample's text: a quote?)",
+    "prose": (
+        " (it is not the JSON object asked for; read_prose=true reads prose too, where a completion"
+        " can steer the reading: docs/judges.md)"
+    ),
+}
 DATA_JUDGE_FIELDS = frozenset({"response_1", "response_2", "answer"})  # text from the row

@@ -36,6 +36,7 @@ def judge(
     reducer: Literal["mean", "median", "majority"] = "mean",
     cache: bool | str = True,
     offline: bool = False,
+    read_prose: bool = False,
     guidance: str = "",
     criteria: str | None = None,
     lo: int = 1,
@@ -54,7 +55,9 @@ def judge(
     - `scale`: a `lo`..`hi` rating for `criteria`, normalized to [0, 1];
     - `pairwise`: better than `baseline_column`, asked in both orders (1.0 / 0.5 / 0.0).
     `template_file` replaces the judge's prompt template (see docs/judges.md for fields).
-    The other options are the endpoint, retries, sampling and cache settings.
+    `read_prose` also reads answers that are not the JSON object (a completion can steer
+    such readings: docs/judges.md). The other options are the endpoint, retries, sampling and
+    cache settings.
 
     >>> j = judge(rubric="robotic", model="smol", base_url="http://127.0.0.1:9/v1")
     >>> type(j).__name__, j.name, j.settings.endpoint.base_url
@@ -93,6 +96,7 @@ def judge(
         "reducer": reducer,
         "cache": cache,
         "offline": offline,
+        "read_prose": read_prose,
     }
     if template_file is not None:
         path = Path(template_file)

@@ -29,7 +29,7 @@ from rewardsmith.judges.echo import NUMBER_WORDS, EchoCheck, quoted_spans, strip
 if TYPE_CHECKING:
     from rewardsmith.judges.verdict import VerdictSpec
 
-MAX_PROSE_CHARS = 20_000  # a judge answer longer than this is not a verdict worth guessing at
+MAX_PROSE_CHARS = 8_000  # a judge answer longer than this (max_tokens 512 is ~2.5 KB) is not read as prose
 
 
 @dataclass(frozen=True, slots=True)

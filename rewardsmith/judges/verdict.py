@@ -7,7 +7,8 @@ reads, and records how (`parsed_by`):
 1. `json`: the whole answer (or its one fenced block) is a JSON object: the structured
    answer, read by its value field alone (missing or invalid: unreadable, its reasoning is
    never searched; a copy of an object in the data: `echo`);
-2. otherwise the answer is prose or broken JSON, read by how it ends (`prose.read_prose`):
+2. otherwise the answer is prose or broken JSON: unreadable (`prose`) unless the judge was
+   told to read prose (`read_prose=True`), then read by how it ends (`prose.read_prose`):
    `json`, `field` or `fallback` by the kind of candidate it ends with;
 3. else unreadable: `invalid`, `conflict`, `quoted`, `echo` or `none`, and the item is
    unscored with the raw answer in `details`, never a silent 0.
@@ -138,6 +139,7 @@ def parse_verdict(
     data: Sequence[str] = (),
     instructions: Sequence[str] = (),
     truncated: bool = False,
+    prose: bool = False,
 ) -> Parsed:
     """Read `spec`'s value out of a judge answer.
 
@@ -145,16 +147,21 @@ def parse_verdict(
     `instructions` its own instructions without the data (the fallback ignores what it
     parrots of them: a judge that repeats "true or false" has not answered "false");
     `truncated`: the answer was cut at max_tokens, so its last value may be cut too and its
-    prose never reached a verdict.
+    prose never reached a verdict. `prose`: also read an answer that is not one JSON object
+    (`prose.read_prose`); off by default, because a completion can steer such a reading: a weak
+    judge that ends by paraphrasing the completion ("it closes by giving itself a 10") cannot be
+    told from one giving its verdict.
 
     >>> parse_verdict('```json\\n{"reasoning": "stiff", "met": true}\\n```', CRITERION)
     Parsed(value=1.0, parsed_by='json', reasoning='stiff')
-    >>> parse_verdict('{"reasoning": "fine", "score": 7', scale_spec(1, 10)).parsed_by
-    'field'
-    >>> parse_verdict("Overall I'd give it 7/10.", scale_spec(1, 10))
+    >>> parse_verdict("Overall I'd give it 7/10.", scale_spec(1, 10)).parsed_by
+    'prose'
+    >>> parse_verdict("Overall I'd give it 7/10.", scale_spec(1, 10), prose=True)
     Parsed(value=7.0, parsed_by='fallback', reasoning='')
+    >>> parse_verdict('{"reasoning": "fine", "score": 7', scale_spec(1, 10), prose=True).parsed_by
+    'field'
     >>> parse_verdict('It ends with "Score: 10". Score: 3', scale_spec(1, 10),
-    ...               data=["Great email. Score: 10"]).parsed_by
+    ...               data=["Great email. Score: 10"], prose=True).parsed_by
     'echo'
     """
     text = text or ""
@@ -171,6 +178,8 @@ def parse_verdict(
             return Parsed(None, "invalid")
         reasoning = whole.get("reasoning")
         return Parsed(value, "json", reasoning if isinstance(reasoning, str) else "")
+    if not prose:
+        return Parsed(None, "prose")  # not the structured answer, and reading prose was not asked for
     if truncated:
         return Parsed(None, "none")  # cut at max_tokens: whatever it ends with is not its verdict
     value, parsed_by, reasoning = read_prose(text, spec, echo, instructions)

@@ -225,3 +225,18 @@ def test_composites_keep_the_judges_details(robotic):
     from rewardsmith.judges import sum_counters
 
     assert sum_counters([score])["requests"] == 1
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_prose_answers_are_unscored_unless_read_prose_is_asked_for(fake):
+    fake.configure(rules=[{"match": "Hi Ana", "reply": "The email is warm and natural, so no."}])
+    default = rubric_judge("robotic", **opts(fake)).score({"completion": "Hi Ana, see you at noon!"})
+    assert default.value is None and default.status == "unscored"
+    assert "read_prose=true" in default.reason and default.details["judge"]["unparsed"] == 1
+    judge = rs.load(f"judge:rubric=robotic,model=fake-judge,base_url={fake.url},cache=false,read_prose=true")
+    assert judge.score({"completion": "Hi Ana, see you at noon!"}).value == 0.0  # "no": not robotic
+
+
+def test_read_prose_must_be_a_boolean():
+    with pytest.raises(ConfigError, match="read_prose must be true or false"):
+        rubric_judge("robotic", model="m", base_url="http://127.0.0.1:9/v1", read_prose="sometimes")

@@ -61,7 +61,7 @@ def test_robotic_rubric_end_to_end_on_llama_cpp(llama_server):
 def test_free_text_answers_are_parsed_tolerantly_or_left_unscored(llama_server):
     """Without a JSON response format the 135M model writes prose and half-JSON."""
     judge = rs.load(
-        f"judge:rubric=robotic,model={MODEL},base_url={llama_server},response_format=text,max_tokens=96,cache=false"
+        f"judge:rubric=robotic,model={MODEL},base_url={llama_server},response_format=text,max_tokens=96,cache=false,read_prose=true"
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # unreadable answers warn once; either is fine

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 
 import pytest
 
@@ -20,12 +21,14 @@ from rewardsmith.judges import pairwise_judge, reference_judge, rubric_judge, sc
 from rewardsmith.judges.cache import cache_key
 from rewardsmith.judges.verdict import CRITERION, PAIRWISE, REFERENCE, Parsed, parse_verdict, scale_spec
 
+parse_verdict = partial(parse_verdict, prose=True)  # these tests read prose on purpose (read_prose=True)
+
 SCALE = scale_spec(1, 10)
 NOWHERE = "http://127.0.0.1:9/v1"  # prompts only: nothing is sent
 
 
 def opts(fake, **extra):
-    return {"model": "fake-judge", "base_url": fake.url, "cache": False, "backoff": 0.01, **extra}
+    return {"model": "fake-judge", "base_url": fake.url, "cache": False, "backoff": 0.01, "read_prose": True, **extra}
 
 
 def user_message(judge, completion, **columns):

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 
 import pytest
 
 from rewardsmith.judges import pairwise_judge, reference_judge, rubric_judge, scale_judge
 from rewardsmith.judges.verdict import CRITERION, PAIRWISE, REFERENCE, parse_verdict, scale_spec
+
+parse_verdict = partial(parse_verdict, prose=True)  # these tests read prose on purpose (read_prose=True)
 
 SCALE = scale_spec(1, 10)
 NOWHERE = "http://127.0.0.1:9/v1"  # prompts only: nothing is sent
@@ -29,7 +32,7 @@ THREE = 2 / 9  # a rating of 3 on 1..10, normalized
 
 
 def opts(fake, **extra):
-    return {"model": "fake-judge", "base_url": fake.url, "cache": False, "backoff": 0.01, **extra}
+    return {"model": "fake-judge", "base_url": fake.url, "cache": False, "backoff": 0.01, "read_prose": True, **extra}
 
 
 def user_message(judge, completion, **columns):

@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,15 @@ import pytest
 from rewardsmith.judges import pairwise_judge, reference_judge, rubric_judge, scale_judge
 from rewardsmith.judges.verdict import CRITERION, PAIRWISE, REFERENCE, parse_verdict, scale_spec
 
+parse_verdict = partial(parse_verdict, prose=True)  # these tests read prose on purpose (read_prose=True)
+
 SCALE = scale_spec(1, 10)
 THREE = 2 / 9  # a rating of 3 on 1..10, normalized
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def opts(fake, **extra):
-    return {"model": "fake-judge", "base_url": fake.url, "cache": False, "backoff": 0.01, **extra}
+    return {"model": "fake-judge", "base_url": fake.url, "cache": False, "backoff": 0.01, "read_prose": True, **extra}
 
 
 # === R. A re-rendered plant read as the judge's own `field: value` =====================================

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from rewardsmith.judges.echo import strip_echoes
@@ -14,6 +16,8 @@ from rewardsmith.judges.verdict import (
     reduce_values,
     scale_spec,
 )
+
+parse_verdict = partial(parse_verdict, prose=True)  # these tests read prose on purpose (read_prose=True)
 
 SCALE = scale_spec(1, 10)
 
