@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
-from rewardsmith.judges.echo import EchoCheck
+from rewardsmith.judges.echo import EchoCheck, skeleton
 from rewardsmith.judges.prose import FENCE, read_prose
 
 Reducer = Literal["mean", "median", "majority"]
@@ -169,8 +169,10 @@ def parse_verdict(
     whole = _whole_json(text)
     if whole is not None:
         # A structured answer is read as such and only as such: its value field, or nothing.
-        if echo.copied(text):
-            return Parsed(None, "echo")  # the judge's whole answer is an object the completion wrote
+        if len(skeleton(text).split()) > 4 and echo.copied(text):
+            # The judge's whole answer, reasoning and all, is an object the completion wrote. (A bare
+            # {"met": true} is not checked: a completion could plant it to censor the judge's answer.)
+            return Parsed(None, "echo")
         if spec.field not in whole:
             return Parsed(None, "none")
         value = spec.coerce(whole[spec.field])
