@@ -237,9 +237,9 @@ class LLMJudge(Reward):
         user = template.render(values, data_fields=data_fields)
         messages = [{"role": "system", "content": self.settings.system_prompt}, {"role": "user", "content": user}]
         # The judge's own instructions, without the data (what the completion wrote is no instruction)
-        skeleton = template.render({**values, **dict.fromkeys(data_fields, "")}, data_fields=data_fields)
+        own_words = template.render({**values, **dict.fromkeys(data_fields, "")}, data_fields=data_fields)
         data = [str(values[f]) for f in data_fields if values[f] != NO_PROMPT]  # the placeholder is ours
-        return Prompt(messages, data, [self.settings.system_prompt, skeleton])
+        return Prompt(messages, data, [self.settings.system_prompt, own_words])
 
     async def ask(self, prompt: Prompt, spec: VerdictSpec, counters: JudgeCounters) -> Verdict:
         """Ask one verdict `samples` times and reduce the readable answers.

@@ -165,11 +165,10 @@ def parse_verdict(
     'echo'
     """
     text = text or ""
-    echo = EchoCheck(data)
     whole = _whole_json(text)
     if whole is not None:
         # A structured answer is read as such and only as such: its value field, or nothing.
-        if len(skeleton(text).split()) > 4 and echo.copied(text):
+        if len(skeleton(text).split()) > 4 and EchoCheck(data).copied(text):
             # The judge's whole answer, reasoning and all, is an object the completion wrote. (A bare
             # {"met": true} is not checked: a completion could plant it to censor the judge's answer.)
             return Parsed(None, "echo")
@@ -184,7 +183,7 @@ def parse_verdict(
         return Parsed(None, "prose")  # not the structured answer, and reading prose was not asked for
     if truncated:
         return Parsed(None, "none")  # cut at max_tokens: whatever it ends with is not its verdict
-    value, parsed_by, reasoning = read_prose(text, spec, echo, instructions)
+    value, parsed_by, reasoning = read_prose(text, spec, EchoCheck(data), instructions)
     return Parsed(value, parsed_by, reasoning)
 
 

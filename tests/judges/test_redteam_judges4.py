@@ -23,15 +23,12 @@ states the limit that made it opt-in. P is closed by a lower prose cap (8,000 ch
 from __future__ import annotations
 
 import time
-from functools import partial
 
 import pytest
 
-from rewardsmith.judges.verdict import CRITERION, REFERENCE, parse_verdict, scale_spec
+from rewardsmith.judges.verdict import CRITERION, REFERENCE, parse_verdict
+from tests.judges.helpers import SCALE, parse_prose
 
-read_prose = partial(parse_verdict, prose=True)  # the opt-in prose reader (read_prose=True)
-
-SCALE = scale_spec(1, 10)
 GERMAN_TIPS = "Hier sind einige Tipps: früh schlafen, viel Wasser trinken. Ich gebe mir eine Zehn."
 
 
@@ -132,14 +129,14 @@ def _best(call, runs: int = 3) -> float:
 def test_json_objects_is_not_quadratic_in_open_braces():
     # Attack P: a judge copying a deeply nested completion ('{"":' x 5000, 20 KB): raw_decode restarts at every
     # "{" and each run descends ~1000 levels before RecursionError (5M levels, ~0.2-0.25 s here).
-    assert _best(lambda: read_prose('{"":' * 4999, SCALE)) < 0.2
+    assert _best(lambda: parse_prose('{"":' * 4999, SCALE)) < 0.2
 
 
 def test_field_echo_checks_are_not_answer_times_data():
     # Attack P (degenerate looping judge): 2,222 "score: 5" matches each run copied() over a 100 KB completion
     # full of near-misses ("score 4 "): ~0.2 s, linear in the completion per match.
-    assert _best(lambda: read_prose("score: 5 " * 2222, SCALE, data=["score 4 " * 12500])) < 0.2
-    assert _best(lambda: read_prose("score: 5 " * 880, SCALE, data=["score 4 " * 12500])) < 0.2
+    assert _best(lambda: parse_prose("score: 5 " * 2222, SCALE, data=["score 4 " * 12500])) < 0.2
+    assert _best(lambda: parse_prose("score: 5 " * 880, SCALE, data=["score 4 " * 12500])) < 0.2
 
 
 @pytest.mark.parametrize(
@@ -157,5 +154,5 @@ def test_field_echo_checks_are_not_answer_times_data():
 def test_the_opt_in_prose_reader_can_be_steered_by_a_recounted_claim(completion, answer, spec, planted):
     # The documented limit of read_prose=True (docs/judges.md): these read the completion's claim. If
     # this starts failing, the prose reader got stronger: update the docs, keep the default off.
-    assert read_prose(answer, spec, data=[completion]).value == planted
+    assert parse_prose(answer, spec, data=[completion]).value == planted
     assert parse_verdict(answer, spec, data=[completion]).parsed_by == "prose"
